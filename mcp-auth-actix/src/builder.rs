@@ -1,0 +1,826 @@
+//! [`McpAuth`]: the validated configuration shared by the metadata endpoints,
+//! the middleware and the extractors. Every configuration mistake is
+//! reported by [`McpAuthBuilder::build`], never on a request.
+
+use std::{
+    collections::{HashMap, hash_map::Entry},
+    fmt,
+    sync::Arc,
+};
+
+use actix_web::{HttpRequest, web, web::Bytes};
+use url::Url;
+
+use crate::{
+    __private::{ResourceDeclaration, declarations},
+    BearerAuth, ResourceServerMetadata,
+    config::{AuthServerConfig, AuthServerSource, validate_server_config},
+    error::{AuthError, ChallengeContext, ConfigError},
+    http::is_loopback,
+    metadata::{WELL_KNOWN_PREFIX, well_known_path, well_known_url},
+    middleware::ErrorHandler,
+    verify::{
+        AuthServer, ClaimPolicy, Introspection, JwtOptions, JwtVerifier, TokenCache, TokenVerifier,
+        IntrospectionVerifier,
+        resource::{Method, ProtectedResource},
+    },
+};
+
+/// How tokens for a resource are verified.
+#[derive(Clone, Default)]
+enum Verification {
+    #[default]
+    Jwt,
+    Introspection(Introspection),
+    Custom(Arc<dyn TokenVerifier>),
+}
+
+/// One protected resource: its RFC 9728 metadata, its authorization
+/// servers and how its tokens are verified.
+#[derive(Clone)]
+pub struct ResourceConfig {
+    metadata: ResourceServerMetadata,
+    servers: Vec<AuthServerConfig>,
+    extra_audiences: Vec<String>,
+    verification: Verification,
+    /// Set for resources that come from `#[protected_resource]`.
+    declared: Option<&'static ResourceDeclaration>,
+}
+
+impl fmt::Debug for ResourceConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResourceConfig")
+            .field("metadata", &self.metadata)
+            .field("servers", &self.servers)
+            .field("extra_audiences", &self.extra_audiences)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ResourceConfig {
+    /// A resource identified by `resource` (an https URL, e.g.
+    /// `https://api.example.com/mcp`), verified with JWTs by default.
+    pub fn new(resource: impl Into<String>) -> Self {
+        Self::from_metadata(ResourceServerMetadata::new(resource))
+    }
+
+    /// A resource with full metadata. `authorization_servers` in it is
+    /// ignored: add servers with [`authorization_server`](Self::authorization_server).
+    pub fn from_metadata(metadata: ResourceServerMetadata) -> Self {
+        Self {
+            metadata,
+            servers: Vec::new(),
+            extra_audiences: Vec::new(),
+            verification: Verification::Jwt,
+            declared: None,
+        }
+    }
+
+    /// Adds an authorization server trusted for this resource. Resources
+    /// without any use the builder's default servers.
+    pub fn authorization_server(mut self, server: AuthServerConfig) -> Self {
+        self.servers.push(server);
+        self
+    }
+
+    /// Sets `scopes_supported`.
+    pub fn scopes_supported(mut self, scopes: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.metadata.scopes_supported = scopes.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Sets `resource_name`.
+    pub fn resource_name(mut self, name: impl Into<String>) -> Self {
+        self.metadata.resource_name = Some(name.into());
+        self
+    }
+
+    /// Sets `resource_documentation`.
+    pub fn resource_documentation(mut self, url: impl Into<String>) -> Self {
+        self.metadata.resource_documentation = Some(url.into());
+        self
+    }
+
+    /// Accepts tokens whose `aud` is `audience` in addition to the resource
+    /// identifier, for providers that mint their own audience strings
+    /// (Auth0 API identifiers, Entra ID `api://` URIs).
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        self.extra_audiences.push(audience.into());
+        self
+    }
+
+    /// Verifies opaque tokens with RFC 7662 introspection instead of JWTs.
+    pub fn introspection(mut self, introspection: Introspection) -> Self {
+        self.verification = Verification::Introspection(introspection);
+        self
+    }
+
+    /// Verifies tokens with your own verifier instead of JWTs.
+    pub fn verifier(mut self, verifier: impl TokenVerifier) -> Self {
+        self.verification = Verification::Custom(Arc::new(verifier));
+        self
+    }
+}
+
+/// Builds an [`McpAuth`]; see [`McpAuth::builder`].
+pub struct McpAuthBuilder {
+    resources: Vec<ResourceConfig>,
+    default_servers: Vec<AuthServerConfig>,
+    jwt: JwtOptions,
+    public_origin: Option<String>,
+    allow_insecure_http: bool,
+    show_error_details: bool,
+    legacy_server_metadata: bool,
+    metadata_max_age: u32,
+    error_handler: Option<ErrorHandler>,
+    declarations: Vec<&'static ResourceDeclaration>,
+}
+
+/// The validated configuration: resources, their authorization servers, key
+/// caches and verified-token caches. Cheap to clone; put it in app data
+/// (`App::new().app_data(auth.clone())`) and register
+/// [`routes`](crate::routes).
+#[derive(Clone)]
+pub struct McpAuth(Arc<Inner>);
+
+struct Inner {
+    resources: Vec<Arc<ProtectedResource>>,
+    by_path: HashMap<String, Arc<ProtectedResource>>,
+    by_id: HashMap<String, Arc<ProtectedResource>>,
+    legacy_server: Option<Arc<AuthServer>>,
+    metadata_max_age: u32,
+    error_handler: Option<ErrorHandler>,
+}
+
+impl fmt::Debug for McpAuth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("McpAuth")
+            .field(
+                "resources",
+                &self.0.resources.iter().map(|r| &r.id).collect::<Vec<_>>(),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+impl McpAuth {
+    /// Starts a configuration. Resources declared with
+    /// `#[protected_resource]` anywhere in the binary are included.
+    pub fn builder() -> McpAuthBuilder {
+        McpAuthBuilder {
+            resources: Vec::new(),
+            default_servers: Vec::new(),
+            jwt: JwtOptions::default(),
+            public_origin: None,
+            allow_insecure_http: false,
+            show_error_details: false,
+            legacy_server_metadata: false,
+            metadata_max_age: 3600,
+            error_handler: None,
+            declarations: declarations().collect(),
+        }
+    }
+
+    /// Protection for `resource` (its identifier, as configured or declared),
+    /// to `.wrap()` a scope or put in a route's app data.
+    pub fn bearer_auth(&self, resource: &str) -> Result<BearerAuth, ConfigError> {
+        self.0
+            .by_id
+            .get(resource)
+            .map(|r| BearerAuth::new(r.clone(), self.0.error_handler.clone()))
+            .ok_or_else(|| ConfigError::UnknownResource {
+                resource: resource.to_owned(),
+            })
+    }
+
+    /// The identifiers of the configured resources, as served.
+    pub fn resources(&self) -> impl Iterator<Item = &str> {
+        self.0.resources.iter().map(|r| r.id.as_str())
+    }
+
+    /// The served metadata document of `resource`, as JSON.
+    pub fn resource_metadata(&self, resource: &str) -> Option<serde_json::Value> {
+        let r = self.0.by_id.get(resource)?;
+        serde_json::from_slice(&r.metadata_json).ok()
+    }
+
+    /// The absolute URL of `resource`'s metadata document (the
+    /// `resource_metadata` challenge parameter).
+    pub fn resource_metadata_url(&self, resource: &str) -> Option<&str> {
+        self.0
+            .by_id
+            .get(resource)
+            .map(|r| r.challenge.resource_metadata.as_str())
+    }
+
+    pub(crate) fn from_request(req: &HttpRequest) -> Option<&McpAuth> {
+        req.app_data::<McpAuth>()
+            .or_else(|| req.app_data::<web::Data<McpAuth>>().map(|d| d.get_ref()))
+    }
+
+    pub(crate) fn single_resource_guard(&self) -> Option<BearerAuth> {
+        match self.0.resources.as_slice() {
+            [only] => Some(BearerAuth::new(only.clone(), self.0.error_handler.clone())),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn declared_guard(&self, declaration: &ResourceDeclaration) -> Option<BearerAuth> {
+        let resource = self.0.by_id.get(declaration.resource)?;
+        Some(
+            BearerAuth::new(resource.clone(), self.0.error_handler.clone())
+                .required_scopes(declaration.required_scopes.iter().copied()),
+        )
+    }
+
+    pub(crate) fn metadata_document(&self, path: &str) -> Option<&Bytes> {
+        self.0.by_path.get(path).map(|r| &r.metadata_json)
+    }
+
+    pub(crate) fn metadata_max_age(&self) -> u32 {
+        self.0.metadata_max_age
+    }
+
+    pub(crate) async fn legacy_server_metadata(&self) -> Option<Result<Bytes, AuthError>> {
+        let server = self.0.legacy_server.as_ref()?;
+        Some(server.resolved().await.map(|r| r.json.clone()))
+    }
+}
+
+impl McpAuthBuilder {
+    /// Adds a protected resource.
+    pub fn resource(mut self, resource: ResourceConfig) -> Self {
+        self.resources.push(resource);
+        self
+    }
+
+    /// Adds a default authorization server, used by every resource that
+    /// lists none of its own (including `#[protected_resource]` ones).
+    pub fn authorization_server(mut self, server: AuthServerConfig) -> Self {
+        self.default_servers.push(server);
+        self
+    }
+
+    /// JWT verification settings for all resources.
+    pub fn jwt_options(mut self, options: JwtOptions) -> Self {
+        self.jwt = options;
+        self
+    }
+
+    /// Replaces the scheme, host and port of every resource identifier,
+    /// keeping its path: `#[protected_resource(resource = "https://api.example.com/mcp")]`
+    /// with `public_origin("http://127.0.0.1:8080")` serves and expects
+    /// `http://127.0.0.1:8080/mcp`. For staging and tests, without recompiling.
+    pub fn public_origin(mut self, origin: impl Into<String>) -> Self {
+        self.public_origin = Some(origin.into());
+        self
+    }
+
+    /// Allows plain-http resource identifiers and issuers on non-loopback
+    /// hosts (never do this in production; OAuth 2.1 §1.5 requires TLS).
+    pub fn allow_insecure_http(mut self, allow: bool) -> Self {
+        self.allow_insecure_http = allow;
+        self
+    }
+
+    /// Adds a `cause` with internal details to JSON error bodies (debugging only).
+    pub fn show_error_details(mut self, show: bool) -> Self {
+        self.show_error_details = show;
+        self
+    }
+
+    /// Also serves the authorization server's metadata at
+    /// `/.well-known/oauth-authorization-server`, for clients of the
+    /// 2025-03-26 MCP spec (deprecated there; needs exactly one server).
+    pub fn legacy_authorization_server_metadata(mut self, enable: bool) -> Self {
+        self.legacy_server_metadata = enable;
+        self
+    }
+
+    /// `Cache-Control: max-age` of served metadata, in seconds. Default 3600.
+    pub fn metadata_max_age(mut self, seconds: u32) -> Self {
+        self.metadata_max_age = seconds;
+        self
+    }
+
+    /// Default error rendering for every route (see [`BearerAuth::error_handler`]).
+    pub fn error_handler(
+        mut self,
+        handler: impl Fn(AuthError, &HttpRequest) -> actix_web::Error + Send + Sync + 'static,
+    ) -> Self {
+        self.error_handler = Some(Arc::new(handler));
+        self
+    }
+
+    /// Ignores `#[protected_resource]` declarations (e.g. to build several
+    /// independent configurations in one test binary).
+    pub fn without_declared_resources(mut self) -> Self {
+        self.declarations.clear();
+        self
+    }
+
+    /// Validates everything and builds the configuration.
+    pub fn build(mut self) -> Result<McpAuth, ConfigError> {
+        if jsonwebtoken::crypto::CryptoProvider::try_get_default().is_none() {
+            return Err(ConfigError::CryptoBackend {
+                reason: "enable exactly one of the `aws-lc-rs` and `rust-crypto` features of mcp-auth-actix \
+                         (another crate may have enabled the other jsonwebtoken backend), or call \
+                         `jsonwebtoken::crypto::CryptoProvider::install_default` first",
+            });
+        }
+        let resources = merge_declarations(std::mem::take(&mut self.resources), &self.declarations)?;
+        let origin = match &self.public_origin {
+            Some(origin) => Some(parse_origin(origin)?),
+            None => None,
+        };
+        let mut servers: HashMap<String, Arc<AuthServer>> = HashMap::new();
+        let mut built = Vec::new();
+        let mut by_id = HashMap::new();
+        for config in resources {
+            let declared_id = config.metadata.resource.clone();
+            let resource = self.build_resource(config, origin.as_ref(), &mut servers)?;
+            let resource = Arc::new(resource);
+            if by_id.insert(resource.id.clone(), resource.clone()).is_some() {
+                return Err(ConfigError::DuplicateResource {
+                    resource: resource.id.clone(),
+                });
+            }
+            by_id.entry(declared_id).or_insert_with(|| resource.clone());
+            built.push(resource);
+        }
+        let mut by_path = HashMap::new();
+        for r in &built {
+            by_path.insert(r.well_known_path.clone(), r.clone());
+        }
+        if let [only] = built.as_slice() {
+            by_path.entry(WELL_KNOWN_PREFIX.to_owned()).or_insert_with(|| only.clone());
+        }
+        let legacy_server = if self.legacy_server_metadata {
+            let mut all: Vec<_> = servers.values().cloned().collect();
+            match (all.pop(), all.is_empty()) {
+                (Some(server), true) => Some(server),
+                _ => {
+                    return Err(ConfigError::InvalidField {
+                        subject: "McpAuth".into(),
+                        field: "legacy_authorization_server_metadata",
+                        reason: "the legacy endpoint needs exactly one authorization server".into(),
+                    });
+                }
+            }
+        } else {
+            None
+        };
+        Ok(McpAuth(Arc::new(Inner {
+            resources: built,
+            by_path,
+            by_id,
+            legacy_server,
+            metadata_max_age: self.metadata_max_age,
+            error_handler: self.error_handler.clone(),
+        })))
+    }
+
+    fn build_resource(
+        &self,
+        config: ResourceConfig,
+        origin: Option<&Url>,
+        servers: &mut HashMap<String, Arc<AuthServer>>,
+    ) -> Result<ProtectedResource, ConfigError> {
+        let mut metadata = config.metadata;
+        let url = self.resource_url(&metadata.resource, origin)?;
+        if origin.is_some() {
+            metadata.resource = url.as_str().to_owned();
+            if metadata.resource.ends_with('/') && !url.path().ends_with('/') {
+                metadata.resource.pop();
+            }
+        }
+        let id = metadata.resource.clone();
+        validate_metadata(&id, &mut metadata)?;
+
+        let configs = if config.servers.is_empty() {
+            &self.default_servers
+        } else {
+            &config.servers
+        };
+        if configs.is_empty() {
+            return Err(ConfigError::NoAuthorizationServer { resource: id });
+        }
+        let mut trusted: Vec<Arc<AuthServer>> = Vec::new();
+        for server in configs {
+            let issuer = server.issuer();
+            if trusted.iter().any(|s| s.issuer() == issuer) {
+                return Err(ConfigError::DuplicateAuthServer {
+                    resource: id,
+                    issuer: issuer.to_owned(),
+                });
+            }
+            trusted.push(self.server(server, servers)?);
+        }
+        metadata.authorization_servers = trusted.iter().map(|s| s.issuer().to_owned()).collect();
+
+        let metadata_url = well_known_url(&url);
+        let challenge = Arc::new(ChallengeContext {
+            resource_metadata: metadata_url,
+            show_error_details: self.show_error_details,
+        });
+        let jwt = matches!(config.verification, Verification::Jwt);
+        let policy = ClaimPolicy {
+            issuers: metadata.authorization_servers.clone(),
+            audiences: std::iter::once(id.clone()).chain(config.extra_audiences).collect(),
+            leeway: self.jwt.leeway.as_secs(),
+            require_iss_exp: jwt,
+            strict: jwt && self.jwt.strict_rfc9068,
+        };
+        let method = match config.verification {
+            Verification::Jwt => Method::Jwt {
+                verifier: JwtVerifier {
+                    options: self.jwt.clone(),
+                },
+                cache: TokenCache::new(self.jwt.cache_capacity),
+            },
+            Verification::Introspection(i) => Method::Introspection(IntrospectionVerifier::new(i)),
+            Verification::Custom(v) => Method::Custom(v),
+        };
+        let metadata_json = serde_json::to_vec(&metadata).map_err(|e| ConfigError::InvalidField {
+            subject: id.clone(),
+            field: "metadata",
+            reason: e.to_string(),
+        })?;
+        Ok(ProtectedResource {
+            well_known_path: well_known_path(&url),
+            metadata_json: Bytes::from(metadata_json),
+            challenge,
+            servers: trusted,
+            policy,
+            method,
+            id,
+        })
+    }
+
+    /// Parses and checks a resource identifier (after the origin override).
+    fn resource_url(&self, resource: &str, origin: Option<&Url>) -> Result<Url, ConfigError> {
+        let invalid = |reason: &str| ConfigError::InvalidResource {
+            resource: resource.to_owned(),
+            reason: reason.to_owned(),
+        };
+        let mut url = Url::parse(resource).map_err(|e| invalid(&format!("not an absolute URL ({e})")))?;
+        if url.cannot_be_a_base() || url.host().is_none() {
+            return Err(invalid("not an absolute http(s) URL"));
+        }
+        if url.fragment().is_some() {
+            return Err(invalid("must not have a fragment (RFC 8707 §2)"));
+        }
+        if url.query().is_some() {
+            return Err(invalid("must not have a query (RFC 8707 §2 SHOULD NOT; the well-known URL could not be routed)"));
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(invalid("must not contain user information"));
+        }
+        if let Some(origin) = origin {
+            let path = url.path().to_owned();
+            url = origin.clone();
+            url.set_path(&path);
+        }
+        match url.scheme() {
+            "https" => Ok(url),
+            "http" if self.allow_insecure_http || is_loopback(&url) => Ok(url),
+            _ => Err(invalid("must use https (plain http only for loopback hosts)")),
+        }
+    }
+
+    /// One runtime server per issuer, shared by every resource that trusts it.
+    fn server(
+        &self,
+        config: &AuthServerConfig,
+        servers: &mut HashMap<String, Arc<AuthServer>>,
+    ) -> Result<Arc<AuthServer>, ConfigError> {
+        let issuer = config.issuer();
+        let invalid = |reason: &str| ConfigError::InvalidIssuer {
+            issuer: issuer.to_owned(),
+            reason: reason.to_owned(),
+        };
+        let url = Url::parse(issuer).map_err(|e| invalid(&format!("not an absolute URL ({e})")))?;
+        if url.fragment().is_some() || url.query().is_some() {
+            return Err(invalid("an issuer has no query or fragment (RFC 8414 §2)"));
+        }
+        if url.path().contains("/.well-known/") {
+            return Err(invalid("this is a metadata URL, not an issuer identifier"));
+        }
+        let http_ok = url.scheme() == "http" && (self.allow_insecure_http || is_loopback(&url));
+        if url.scheme() != "https" && !http_ok {
+            return Err(invalid("must use https (plain http only for loopback hosts)"));
+        }
+        if let AuthServerSource::Resolved { metadata, .. } = &config.source {
+            let result = validate_server_config(metadata, false);
+            if !result.is_valid() {
+                return Err(ConfigError::InvalidServerMetadata {
+                    issuer: issuer.to_owned(),
+                    codes: result.errors.iter().map(|c| c.as_str()).collect(),
+                });
+            }
+            for warning in &result.warnings {
+                tracing::warn!(issuer, code = warning.as_str(), "{}", warning.description());
+            }
+        }
+        match servers.entry(issuer.to_owned()) {
+            Entry::Occupied(e) => Ok(e.get().clone()),
+            Entry::Vacant(e) => {
+                let mut config = config.clone();
+                if self.allow_insecure_http {
+                    config.fetch.http = config.fetch.http.clone().allow_insecure_http(true);
+                }
+                let server = AuthServer::new(&config, self.jwt.key_refresh.clone())?;
+                Ok(e.insert(server).clone())
+            }
+        }
+    }
+}
+
+fn parse_origin(origin: &str) -> Result<Url, ConfigError> {
+    let url = Url::parse(origin).map_err(|e| ConfigError::InvalidField {
+        subject: "McpAuth".into(),
+        field: "public_origin",
+        reason: e.to_string(),
+    })?;
+    if url.path() != "/" || url.query().is_some() || url.fragment().is_some() || url.cannot_be_a_base() {
+        return Err(ConfigError::InvalidField {
+            subject: "McpAuth".into(),
+            field: "public_origin",
+            reason: "must be scheme://host[:port] without path, query or fragment".into(),
+        });
+    }
+    Ok(url)
+}
+
+/// RFC 6749 scope-token: 1*( %x21 / %x23-5B / %x5D-7E ).
+fn scope_token_error(scope: &str) -> Option<&'static str> {
+    if scope.is_empty() {
+        Some("a scope must not be empty")
+    } else if !scope
+        .bytes()
+        .all(|b| matches!(b, 0x21 | 0x23..=0x5b | 0x5d..=0x7e))
+    {
+        Some("a scope-token has no spaces, quotes, backslashes or non-ASCII characters")
+    } else {
+        None
+    }
+}
+
+fn validate_metadata(id: &str, metadata: &mut ResourceServerMetadata) -> Result<(), ConfigError> {
+    let field_error = |field: &'static str, reason: &str| ConfigError::InvalidField {
+        subject: id.to_owned(),
+        field,
+        reason: reason.to_owned(),
+    };
+    for (i, scope) in metadata.scopes_supported.iter().enumerate() {
+        let reason = scope_token_error(scope)
+            .or_else(|| metadata.scopes_supported[..i].contains(scope).then_some("listed twice"));
+        if let Some(reason) = reason {
+            return Err(ConfigError::InvalidScope {
+                resource: id.to_owned(),
+                field: "scopes_supported",
+                scope: scope.clone(),
+                reason,
+            });
+        }
+        if scope == "offline_access" {
+            tracing::warn!(resource = id, "`offline_access` in scopes_supported: MCP 2026-07-28 says servers SHOULD NOT advertise it");
+        }
+    }
+    if metadata
+        .resource_signing_alg_values_supported
+        .iter()
+        .any(|a| a == "none")
+    {
+        return Err(field_error(
+            "resource_signing_alg_values_supported",
+            "must not contain `none` (RFC 9728 §2)",
+        ));
+    }
+    if metadata.bearer_methods_supported.is_empty() {
+        metadata.bearer_methods_supported = vec!["header".into()];
+    } else if metadata.bearer_methods_supported.iter().any(|m| m != "header") {
+        return Err(field_error(
+            "bearer_methods_supported",
+            "this crate accepts tokens only in the Authorization header; advertise [\"header\"]",
+        ));
+    }
+    if metadata.dpop_bound_access_tokens_required == Some(true) {
+        return Err(field_error(
+            "dpop_bound_access_tokens_required",
+            "DPoP is not enforced by this crate; do not advertise it",
+        ));
+    }
+    if metadata.tls_client_certificate_bound_access_tokens == Some(true) {
+        return Err(field_error(
+            "tls_client_certificate_bound_access_tokens",
+            "mTLS-bound tokens are not enforced by this crate; do not advertise them",
+        ));
+    }
+    let urls = [
+        ("jwks_uri", &metadata.jwks_uri),
+        ("resource_documentation", &metadata.resource_documentation),
+        ("resource_policy_uri", &metadata.resource_policy_uri),
+        ("resource_tos_uri", &metadata.resource_tos_uri),
+    ];
+    for (field, value) in urls {
+        if let Some(value) = value.as_deref().filter(|v| !v.is_empty()) {
+            let ok = Url::parse(value).is_ok_and(|u| matches!(u.scheme(), "https" | "http"));
+            if !ok {
+                return Err(field_error(field, "must be an absolute http(s) URL"));
+            }
+            if field == "jwks_uri" && !value.starts_with("https://") {
+                return Err(field_error(field, "must use https (RFC 9728 §2)"));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Folds `#[protected_resource]` declarations into the configured resources:
+/// handlers sharing an identifier become one resource (their metadata must
+/// agree); a configured resource with the same identifier takes the
+/// declared metadata for members it leaves empty.
+fn merge_declarations(
+    mut resources: Vec<ResourceConfig>,
+    declarations: &[&'static ResourceDeclaration],
+) -> Result<Vec<ResourceConfig>, ConfigError> {
+    let mut first: HashMap<&str, &'static ResourceDeclaration> = HashMap::new();
+    for decl in declarations {
+        if let Some(prev) = first.get(decl.resource) {
+            if let Some(field) = differing_field(prev, decl) {
+                return Err(ConfigError::ConflictingDeclarations {
+                    resource: decl.resource.to_owned(),
+                    field,
+                    first: format!("{} ({})", prev.location, prev.handler),
+                    second: format!("{} ({})", decl.location, decl.handler),
+                });
+            }
+            continue;
+        }
+        first.insert(decl.resource, decl);
+        let declared = declared_metadata(decl);
+        match resources.iter_mut().find(|r| r.metadata.resource == decl.resource) {
+            Some(existing) => {
+                let m = &mut existing.metadata;
+                if m.scopes_supported.is_empty() {
+                    m.scopes_supported = declared.scopes_supported;
+                } else if !declared.scopes_supported.is_empty()
+                    && m.scopes_supported != declared.scopes_supported
+                {
+                    return Err(ConfigError::ConflictingDeclarations {
+                        resource: decl.resource.to_owned(),
+                        field: "scopes_supported",
+                        first: "McpAuthBuilder::resource".into(),
+                        second: format!("{} ({})", decl.location, decl.handler),
+                    });
+                }
+                for (mine, theirs) in [
+                    (&mut m.resource_name, declared.resource_name),
+                    (&mut m.resource_documentation, declared.resource_documentation),
+                    (&mut m.resource_policy_uri, declared.resource_policy_uri),
+                    (&mut m.resource_tos_uri, declared.resource_tos_uri),
+                ] {
+                    if mine.is_none() {
+                        *mine = theirs;
+                    }
+                }
+                existing.declared = Some(decl);
+            }
+            None => {
+                let mut config = ResourceConfig::from_metadata(declared);
+                config.declared = Some(decl);
+                resources.push(config);
+            }
+        }
+    }
+    Ok(resources)
+}
+
+fn declared_metadata(decl: &ResourceDeclaration) -> ResourceServerMetadata {
+    let owned = |s: Option<&str>| s.map(str::to_owned);
+    ResourceServerMetadata {
+        scopes_supported: decl.scopes_supported.iter().map(|s| (*s).to_owned()).collect(),
+        resource_name: owned(decl.resource_name),
+        resource_documentation: owned(decl.resource_documentation),
+        resource_policy_uri: owned(decl.resource_policy_uri),
+        resource_tos_uri: owned(decl.resource_tos_uri),
+        ..ResourceServerMetadata::new(decl.resource)
+    }
+}
+
+fn differing_field(a: &ResourceDeclaration, b: &ResourceDeclaration) -> Option<&'static str> {
+    if a.scopes_supported != b.scopes_supported {
+        Some("scopes")
+    } else if a.resource_name != b.resource_name {
+        Some("resource_name")
+    } else if a.resource_documentation != b.resource_documentation {
+        Some("resource_documentation")
+    } else if a.resource_policy_uri != b.resource_policy_uri {
+        Some("resource_policy_uri")
+    } else if a.resource_tos_uri != b.resource_tos_uri {
+        Some("resource_tos_uri")
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{AuthServerType, AuthorizationServerMetadata};
+
+    fn server(issuer: &str) -> AuthServerConfig {
+        let mut m = AuthorizationServerMetadata::new(
+            issuer,
+            format!("{issuer}/authorize"),
+            format!("{issuer}/token"),
+            ["code"],
+        );
+        m.code_challenge_methods_supported = Some(vec!["S256".into()]);
+        m.registration_endpoint = Some(format!("{issuer}/register"));
+        m.jwks_uri = Some(format!("{issuer}/jwks"));
+        AuthServerConfig::resolved(m, AuthServerType::OAuth)
+    }
+
+    fn build(resources: Vec<ResourceConfig>) -> Result<McpAuth, ConfigError> {
+        resources
+            .into_iter()
+            .fold(McpAuth::builder().without_declared_resources(), McpAuthBuilder::resource)
+            .build()
+    }
+
+    #[test]
+    fn good_config_builds_without_network() {
+        let auth = build(vec![
+            ResourceConfig::new("https://api.example/mcp")
+                .authorization_server(server("https://as.example"))
+                .scopes_supported(["read", "write"]),
+        ])
+        .unwrap();
+        let doc = auth.resource_metadata("https://api.example/mcp").unwrap();
+        assert_eq!(doc["authorization_servers"][0], "https://as.example");
+        assert_eq!(doc["bearer_methods_supported"][0], "header");
+        assert_eq!(
+            auth.resource_metadata_url("https://api.example/mcp"),
+            Some("https://api.example/.well-known/oauth-protected-resource/mcp")
+        );
+    }
+
+    #[test]
+    fn each_bad_config_names_field_and_reason() {
+        let ok = || ResourceConfig::new("https://api.example/mcp").authorization_server(server("https://as.example"));
+        let cases: Vec<(Vec<ResourceConfig>, &str)> = vec![
+            (vec![ok(), ok()], "configured more than once"),
+            (
+                vec![ok().authorization_server(server("https://as.example"))],
+                "listed more than once",
+            ),
+            (vec![ResourceConfig::new("https://api.example/mcp")], "no authorization server"),
+            (vec![ResourceConfig::new("/mcp").authorization_server(server("https://as.example"))], "not an absolute URL"),
+            (vec![ResourceConfig::new("https://api.example/mcp#x").authorization_server(server("https://as.example"))], "fragment"),
+            (vec![ResourceConfig::new("https://api.example/mcp?x=1").authorization_server(server("https://as.example"))], "query"),
+            (vec![ResourceConfig::new("http://api.example/mcp").authorization_server(server("https://as.example"))], "https"),
+            (vec![ResourceConfig::new("https://u:p@api.example/mcp").authorization_server(server("https://as.example"))], "user information"),
+            (vec![ok().scopes_supported(["a b"])], "invalid scope `a b`"),
+            (vec![ok().scopes_supported([""])], "must not be empty"),
+            (vec![ok().scopes_supported(["a", "a"])], "listed twice"),
+            (vec![ResourceConfig::new("https://api.example/mcp").authorization_server(server("http://as.example"))], "invalid issuer"),
+            (
+                vec![ResourceConfig::new("https://api.example/mcp").authorization_server(AuthServerConfig::discovery(
+                    "https://as.example/.well-known/oauth-authorization-server",
+                    AuthServerType::OAuth,
+                ))],
+                "metadata URL",
+            ),
+        ];
+        for (resources, needle) in cases {
+            let err = build(resources).unwrap_err().to_string();
+            assert!(err.contains(needle), "`{err}` should mention `{needle}`");
+        }
+        let mut m = ResourceServerMetadata::new("https://api.example/mcp");
+        m.resource_signing_alg_values_supported = vec!["RS256".into(), "none".into()];
+        let err = build(vec![ResourceConfig::from_metadata(m).authorization_server(server("https://as.example"))]);
+        assert!(err.unwrap_err().to_string().contains("resource_signing_alg_values_supported"));
+
+        let mut bad = AuthorizationServerMetadata::new("https://as.example", "https://as.example/a", "https://as.example/t", ["code"]);
+        bad.code_challenge_methods_supported = Some(vec!["plain".into()]);
+        let err = build(vec![ResourceConfig::new("https://api.example/mcp")
+            .authorization_server(AuthServerConfig::resolved(bad, AuthServerType::OAuth))]);
+        assert!(err.unwrap_err().to_string().contains("s256_code_challenge_method_not_supported"));
+    }
+
+    #[test]
+    fn public_origin_rewrites_identifiers() {
+        let auth = McpAuth::builder()
+            .without_declared_resources()
+            .authorization_server(server("https://as.example"))
+            .resource(ResourceConfig::new("https://api.example.com/mcp"))
+            .public_origin("http://127.0.0.1:8080")
+            .build()
+            .unwrap();
+        assert_eq!(auth.resources().collect::<Vec<_>>(), ["http://127.0.0.1:8080/mcp"]);
+        assert!(auth.bearer_auth("https://api.example.com/mcp").is_ok());
+        assert!(auth.bearer_auth("https://other.example/mcp").is_err());
+    }
+}

@@ -1,0 +1,247 @@
+//! Authorization servers: RFC 8414 metadata types, discovery
+//! ([`fetch_server_config`] and friends) and validation
+//! ([`validate_server_config`]).
+
+mod discovery;
+mod validate;
+
+use std::{fmt, sync::Arc};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+pub use discovery::{
+    FetchOptions, Transpile, discover_server_config, fetch_server_config,
+    fetch_server_config_by_well_known_url, oauth_well_known_url, oidc_well_known_url,
+    probe_urls,
+};
+pub use validate::{ValidationCode, ValidationResult, validate_server_config};
+
+/// Which discovery document an authorization server publishes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthServerType {
+    /// RFC 8414 `/.well-known/oauth-authorization-server` (path insertion).
+    OAuth,
+    /// OpenID Connect Discovery `/.well-known/openid-configuration` (path append).
+    Oidc,
+}
+
+impl fmt::Display for AuthServerType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::OAuth => "oauth",
+            Self::Oidc => "oidc",
+        })
+    }
+}
+
+impl std::str::FromStr for AuthServerType {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "oauth" => Ok(Self::OAuth),
+            "oidc" => Ok(Self::Oidc),
+            _ => Err(format!("unknown authorization server type `{s}` (expected `oauth` or `oidc`)")),
+        }
+    }
+}
+
+/// OAuth 2.0 Authorization Server Metadata (RFC 8414 §2), as the reference
+/// `mcp-auth` library models it. Members this type does not name are kept in
+/// [`extra`](Self::extra) and written back when serialized.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct AuthorizationServerMetadata {
+    /// The issuer identifier (https URL, no query or fragment).
+    pub issuer: String,
+    /// Authorization endpoint URL.
+    pub authorization_endpoint: String,
+    /// Token endpoint URL.
+    pub token_endpoint: String,
+    /// Supported `response_type` values.
+    pub response_types_supported: Vec<String>,
+    /// URL of the JWK Set used to verify JWT access tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks_uri: Option<String>,
+    /// Dynamic Client Registration endpoint (RFC 7591).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration_endpoint: Option<String>,
+    /// Supported scopes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scopes_supported: Option<Vec<String>>,
+    /// Supported `response_mode` values.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_modes_supported: Option<Vec<String>>,
+    /// Supported grant types (default when absent: `authorization_code`, `implicit`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grant_types_supported: Option<Vec<String>>,
+    /// Client authentication methods at the token endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_endpoint_auth_methods_supported: Option<Vec<String>>,
+    /// JWS algorithms for `private_key_jwt`/`client_secret_jwt` at the token endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_endpoint_auth_signing_alg_values_supported: Option<Vec<String>>,
+    /// Human-readable documentation URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_documentation: Option<String>,
+    /// Supported UI locales.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ui_locales_supported: Option<Vec<String>>,
+    /// Policy URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub op_policy_uri: Option<String>,
+    /// Terms of service URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub op_tos_uri: Option<String>,
+    /// Revocation endpoint (RFC 7009).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revocation_endpoint: Option<String>,
+    /// Client authentication methods at the revocation endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revocation_endpoint_auth_methods_supported: Option<Vec<String>>,
+    /// JWS algorithms for client authentication at the revocation endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revocation_endpoint_auth_signing_alg_values_supported: Option<Vec<String>>,
+    /// Introspection endpoint (RFC 7662).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub introspection_endpoint: Option<String>,
+    /// Client authentication methods at the introspection endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub introspection_endpoint_auth_methods_supported: Option<Vec<String>>,
+    /// JWS algorithms for client authentication at the introspection endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub introspection_endpoint_auth_signing_alg_values_supported: Option<Vec<String>>,
+    /// PKCE code challenge methods (RFC 7636).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code_challenge_methods_supported: Option<Vec<String>>,
+    /// OIDC UserInfo endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub userinfo_endpoint: Option<String>,
+    /// Every other member, preserved as sent.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl AuthorizationServerMetadata {
+    /// Metadata with the four members RFC 8414 (and the reference) require;
+    /// set the others with struct update syntax or field assignment.
+    pub fn new(
+        issuer: impl Into<String>,
+        authorization_endpoint: impl Into<String>,
+        token_endpoint: impl Into<String>,
+        response_types_supported: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        Self {
+            issuer: issuer.into(),
+            authorization_endpoint: authorization_endpoint.into(),
+            token_endpoint: token_endpoint.into(),
+            response_types_supported: response_types_supported
+                .into_iter()
+                .map(Into::into)
+                .collect(),
+            ..Self::default()
+        }
+    }
+}
+
+/// How one authorization server is configured: with metadata in hand
+/// (no network), or by issuer, discovered lazily on first use.
+///
+/// Mirrors the reference's `ResolvedAuthServerConfig | AuthServerDiscoveryConfig`.
+#[derive(Clone)]
+pub struct AuthServerConfig {
+    pub(crate) source: AuthServerSource,
+    pub(crate) fetch: FetchOptions,
+}
+
+#[derive(Clone)]
+pub(crate) enum AuthServerSource {
+    Resolved {
+        metadata: Arc<AuthorizationServerMetadata>,
+        server_type: AuthServerType,
+    },
+    Discovery {
+        issuer: String,
+        server_type: Option<AuthServerType>,
+    },
+}
+
+impl AuthServerConfig {
+    /// A server whose metadata you already have (built by hand or fetched
+    /// with [`fetch_server_config`]). It is validated when `McpAuth` is built.
+    pub fn resolved(metadata: AuthorizationServerMetadata, server_type: AuthServerType) -> Self {
+        Self {
+            source: AuthServerSource::Resolved {
+                metadata: Arc::new(metadata),
+                server_type,
+            },
+            fetch: FetchOptions::default(),
+        }
+    }
+
+    /// A server fetched from its well-known URL of `server_type` on first use
+    /// (concurrent first uses share one fetch; failures are retried later).
+    pub fn discovery(issuer: impl Into<String>, server_type: AuthServerType) -> Self {
+        Self {
+            source: AuthServerSource::Discovery {
+                issuer: issuer.into(),
+                server_type: Some(server_type),
+            },
+            fetch: FetchOptions::default(),
+        }
+    }
+
+    /// Like [`discovery`](Self::discovery) but probes the MCP order
+    /// (RFC 8414 insertion, OIDC insertion, OIDC append).
+    pub fn discover(issuer: impl Into<String>) -> Self {
+        Self {
+            source: AuthServerSource::Discovery {
+                issuer: issuer.into(),
+                server_type: None,
+            },
+            fetch: FetchOptions::default(),
+        }
+    }
+
+    /// Fetch options (timeouts, transpile hook) for lazy discovery and JWKS.
+    pub fn fetch_options(mut self, fetch: FetchOptions) -> Self {
+        self.fetch = fetch;
+        self
+    }
+
+    /// The issuer identifier.
+    pub fn issuer(&self) -> &str {
+        match &self.source {
+            AuthServerSource::Resolved { metadata, .. } => &metadata.issuer,
+            AuthServerSource::Discovery { issuer, .. } => issuer,
+        }
+    }
+
+    /// The resolved metadata, if this is not a discovery config.
+    pub fn metadata(&self) -> Option<&AuthorizationServerMetadata> {
+        match &self.source {
+            AuthServerSource::Resolved { metadata, .. } => Some(metadata),
+            AuthServerSource::Discovery { .. } => None,
+        }
+    }
+
+    /// The server type, if known.
+    pub fn server_type(&self) -> Option<AuthServerType> {
+        match &self.source {
+            AuthServerSource::Resolved { server_type, .. } => Some(*server_type),
+            AuthServerSource::Discovery { server_type, .. } => *server_type,
+        }
+    }
+}
+
+impl fmt::Debug for AuthServerConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthServerConfig")
+            .field("issuer", &self.issuer())
+            .field("type", &self.server_type())
+            .field("resolved", &self.metadata().is_some())
+            .finish()
+    }
+}

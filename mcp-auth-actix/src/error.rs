@@ -1,0 +1,535 @@
+//! Errors: build-time configuration errors ([`ConfigError`]), metadata/JWKS
+//! fetch errors ([`FetchError`]) and per-request authentication errors
+//! ([`AuthError`]), which render RFC 6750 / RFC 9728 challenges.
+//!
+//! The split follows jwt-authorizer: everything that is the operator's
+//! mistake surfaces when [`McpAuth`](crate::McpAuth) is built; everything that
+//! is the client's mistake is a 4xx with a spec-shaped `WWW-Authenticate`.
+
+use std::{borrow::Cow, fmt, sync::Arc};
+
+use actix_web::{
+    HttpResponse, ResponseError,
+    http::{StatusCode, header},
+};
+use serde_json::{Map, Value, json};
+
+/// A configuration mistake, reported when [`McpAuth`](crate::McpAuth) is built.
+///
+/// Every variant names the offending field (or value) and the reason.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A resource identifier is not acceptable (not an absolute URL, has a
+    /// fragment, insecure scheme, ...).
+    #[error("invalid `resource` `{resource}`: {reason}")]
+    InvalidResource {
+        /// The identifier as configured.
+        resource: String,
+        /// Why it was rejected.
+        reason: String,
+    },
+    /// The same resource identifier was configured twice.
+    #[error("`resource` `{resource}` is configured more than once")]
+    DuplicateResource {
+        /// The duplicated identifier.
+        resource: String,
+    },
+    /// The same issuer appears twice in one resource's authorization servers.
+    #[error("authorization server `{issuer}` is listed more than once for resource `{resource}`")]
+    DuplicateAuthServer {
+        /// The resource.
+        resource: String,
+        /// The duplicated issuer.
+        issuer: String,
+    },
+    /// MCP requires at least one authorization server per protected resource.
+    #[error(
+        "resource `{resource}` has no authorization server (`authorization_servers` must not be empty: MCP requires at least one)"
+    )]
+    NoAuthorizationServer {
+        /// The resource.
+        resource: String,
+    },
+    /// A scope is not a valid RFC 6749 scope-token.
+    #[error("invalid scope `{scope}` in `{field}` of resource `{resource}`: {reason}")]
+    InvalidScope {
+        /// The resource.
+        resource: String,
+        /// The field holding the scope (`scopes_supported`, `required_scopes`).
+        field: &'static str,
+        /// The scope value.
+        scope: String,
+        /// Why it was rejected.
+        reason: &'static str,
+    },
+    /// Any other invalid metadata or option field.
+    #[error("invalid `{field}` for `{subject}`: {reason}")]
+    InvalidField {
+        /// The resource identifier or issuer the field belongs to.
+        subject: String,
+        /// The field name.
+        field: &'static str,
+        /// Why it was rejected.
+        reason: String,
+    },
+    /// An issuer identifier is not acceptable.
+    #[error("invalid issuer `{issuer}`: {reason}")]
+    InvalidIssuer {
+        /// The issuer as configured.
+        issuer: String,
+        /// Why it was rejected.
+        reason: String,
+    },
+    /// Resolved authorization server metadata failed validation
+    /// ([`validate_server_config`](crate::config::validate_server_config)).
+    #[error("authorization server `{issuer}` metadata is invalid: {}", codes.join(", "))]
+    InvalidServerMetadata {
+        /// The issuer.
+        issuer: String,
+        /// The validation error codes (e.g. `pkce_not_supported`).
+        codes: Vec<&'static str>,
+    },
+    /// Two `#[protected_resource]` declarations disagree about one resource.
+    #[error(
+        "conflicting declarations of resource `{resource}`: `{field}` differs between {first} and {second}"
+    )]
+    ConflictingDeclarations {
+        /// The resource.
+        resource: String,
+        /// The field that differs.
+        field: &'static str,
+        /// Location of the first declaration (`file:line (handler)`).
+        first: String,
+        /// Location of the second declaration.
+        second: String,
+    },
+    /// A route refers to a resource that is not configured.
+    #[error("resource `{resource}` is not configured in this `McpAuth`")]
+    UnknownResource {
+        /// The identifier asked for.
+        resource: String,
+    },
+    /// The `jsonwebtoken` crypto backend is missing or ambiguous.
+    #[error("no usable JWT crypto backend: {reason}")]
+    CryptoBackend {
+        /// Which features to enable.
+        reason: &'static str,
+    },
+    /// Fetching metadata at build time failed.
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+}
+
+/// Fetching or parsing remote metadata (discovery documents, JWKS,
+/// introspection responses) failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FetchError {
+    /// The URL could not be parsed or is not absolute.
+    #[error("invalid URL `{url}`: {reason}")]
+    InvalidUrl {
+        /// The URL.
+        url: String,
+        /// Why.
+        reason: String,
+    },
+    /// Plain `http` to a non-loopback host without
+    /// [`HttpOptions::allow_insecure_http`](crate::HttpOptions).
+    #[error("refusing plain-http URL `{url}`: only https (or http to loopback) is allowed")]
+    InsecureUrl {
+        /// The URL.
+        url: String,
+    },
+    /// Connection or protocol failure (including timeouts).
+    #[error("request to `{url}` failed: {reason}")]
+    Request {
+        /// The URL.
+        url: String,
+        /// Transport error message.
+        reason: String,
+    },
+    /// The server answered with a non-2xx status.
+    #[error("`{url}` answered HTTP {status}")]
+    Status {
+        /// The URL.
+        url: String,
+        /// The status code.
+        status: u16,
+    },
+    /// The body exceeded the configured limit.
+    #[error("response from `{url}` exceeds {limit} bytes")]
+    TooLarge {
+        /// The URL.
+        url: String,
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// The body is not JSON.
+    #[error("response from `{url}` is not JSON: {reason}")]
+    NotJson {
+        /// The URL.
+        url: String,
+        /// Parser message.
+        reason: String,
+    },
+    /// The body is JSON but not an object.
+    #[error("response from `{url}` is not a JSON object")]
+    NotObject {
+        /// The URL.
+        url: String,
+    },
+    /// The object does not match the expected schema.
+    #[error("invalid metadata from `{url}`: {reason}")]
+    Schema {
+        /// The URL.
+        url: String,
+        /// Which field is wrong and why.
+        reason: String,
+    },
+    /// The fetched `issuer` differs from the one requested (RFC 8414 §3.3).
+    #[error("issuer mismatch: requested `{expected}` but the metadata says `{actual}` (RFC 8414 §3.3)")]
+    IssuerMismatch {
+        /// The issuer used to build the well-known URL.
+        expected: String,
+        /// The `issuer` in the document.
+        actual: String,
+    },
+    /// No well-known URL of the discovery probe order answered with metadata.
+    #[error("no authorization server metadata found for `{issuer}`: {}", attempts.join("; "))]
+    NotFound {
+        /// The issuer.
+        issuer: String,
+        /// One line per URL tried.
+        attempts: Vec<String>,
+    },
+    /// The fetched metadata failed validation.
+    #[error("authorization server `{issuer}` metadata is invalid: {}", codes.join(", "))]
+    InvalidMetadata {
+        /// The issuer.
+        issuer: String,
+        /// Validation error codes.
+        codes: Vec<&'static str>,
+    },
+    /// Too many recent failures; the next attempt is deferred.
+    #[error("`{url}` failed recently; retry deferred")]
+    Backoff {
+        /// The URL or issuer.
+        url: String,
+    },
+}
+
+/// The class of a per-request authentication failure; decides the status code
+/// and the RFC 6750 `error` code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum AuthErrorKind {
+    /// No credentials (no `Authorization` header, or a non-Bearer scheme):
+    /// 401 with a challenge that carries no `error` (RFC 6750 §3.1).
+    MissingToken,
+    /// Malformed `Authorization` header or several credentials: 400 `invalid_request`.
+    InvalidRequest,
+    /// The token is invalid, expired, for another audience or issuer: 401 `invalid_token`.
+    InvalidToken,
+    /// The token lacks required scopes: 403 `insufficient_scope`.
+    InsufficientScope,
+    /// A needed key or metadata could not be fetched: 503, no challenge.
+    Unavailable,
+    /// A server-side misconfiguration detected at request time: 500.
+    ServerError,
+}
+
+impl AuthErrorKind {
+    /// The status code of this kind.
+    pub fn status(self) -> StatusCode {
+        match self {
+            Self::MissingToken | Self::InvalidToken => StatusCode::UNAUTHORIZED,
+            Self::InvalidRequest => StatusCode::BAD_REQUEST,
+            Self::InsufficientScope => StatusCode::FORBIDDEN,
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The `error` code used in the JSON body (and, where RFC 6750 defines
+    /// one, in the challenge).
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::MissingToken => "unauthorized",
+            Self::InvalidRequest => "invalid_request",
+            Self::InvalidToken => "invalid_token",
+            Self::InsufficientScope => "insufficient_scope",
+            Self::Unavailable => "temporarily_unavailable",
+            Self::ServerError => "server_error",
+        }
+    }
+}
+
+/// Where the client finds the protected resource metadata; attached to every
+/// error of a protected route so challenges point there.
+#[derive(Debug)]
+pub(crate) struct ChallengeContext {
+    /// Absolute URL of the resource's metadata document.
+    pub(crate) resource_metadata: String,
+    /// Include `cause` in JSON bodies.
+    pub(crate) show_error_details: bool,
+}
+
+/// A per-request authentication or authorization failure.
+///
+/// Implements [`ResponseError`]: the response carries the status of its
+/// [`AuthErrorKind`], a `WWW-Authenticate: Bearer ...` challenge with
+/// `resource_metadata` (and `scope` where useful), and a JSON body
+/// `{"error": ..., "error_description": ...}`. The token itself never appears.
+#[derive(Debug, Clone)]
+pub struct AuthError {
+    kind: AuthErrorKind,
+    description: Cow<'static, str>,
+    cause: Option<String>,
+    scope: Option<String>,
+    context: Option<Arc<ChallengeContext>>,
+}
+
+impl AuthError {
+    pub(crate) fn new(kind: AuthErrorKind, description: impl Into<Cow<'static, str>>) -> Self {
+        Self {
+            kind,
+            description: description.into(),
+            cause: None,
+            scope: None,
+            context: None,
+        }
+    }
+
+    pub(crate) fn missing_token() -> Self {
+        Self::new(
+            AuthErrorKind::MissingToken,
+            "An access token is required: send it as `Authorization: Bearer <token>`.",
+        )
+    }
+
+    pub(crate) fn invalid_request(description: &'static str) -> Self {
+        Self::new(AuthErrorKind::InvalidRequest, description)
+    }
+
+    pub(crate) fn invalid_token(description: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(AuthErrorKind::InvalidToken, description)
+    }
+
+    pub(crate) fn insufficient_scope(needed: &[impl AsRef<str>]) -> Self {
+        let scope = join_scopes(needed);
+        Self::new(
+            AuthErrorKind::InsufficientScope,
+            "The access token does not grant the scopes this request needs.",
+        )
+        .with_scope(scope)
+    }
+
+    pub(crate) fn unavailable(cause: impl fmt::Display) -> Self {
+        Self::new(
+            AuthErrorKind::Unavailable,
+            "The authorization server's keys or metadata are unavailable; try again later.",
+        )
+        .with_cause(cause)
+    }
+
+    pub(crate) fn server_error(cause: impl fmt::Display) -> Self {
+        Self::new(
+            AuthErrorKind::ServerError,
+            "The protected resource is misconfigured.",
+        )
+        .with_cause(cause)
+    }
+
+    /// Detail for logs and for `show_error_details` bodies; never sent in headers.
+    pub(crate) fn with_cause(mut self, cause: impl fmt::Display) -> Self {
+        self.cause = Some(cause.to_string());
+        self
+    }
+
+    pub(crate) fn with_scope(mut self, scope: String) -> Self {
+        self.scope = (!scope.is_empty()).then_some(scope);
+        self
+    }
+
+    /// Attaches the resource context unless one is already set.
+    pub(crate) fn in_context(mut self, context: &Arc<ChallengeContext>) -> Self {
+        if self.context.is_none() {
+            self.context = Some(context.clone());
+        }
+        self
+    }
+
+    /// The class of failure.
+    pub fn kind(&self) -> AuthErrorKind {
+        self.kind
+    }
+
+    /// Human-readable description (also sent as `error_description`).
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+
+    /// Internal detail (verifier message, fetch error); sent to clients only
+    /// when `show_error_details` is on.
+    pub fn cause(&self) -> Option<&str> {
+        self.cause.as_deref()
+    }
+
+    /// The `scope` parameter of the challenge, if any.
+    pub fn scope(&self) -> Option<&str> {
+        self.scope.as_deref()
+    }
+
+    /// The absolute URL of the protected resource metadata, if known.
+    pub fn resource_metadata(&self) -> Option<&str> {
+        self.context.as_ref().map(|c| c.resource_metadata.as_str())
+    }
+
+    /// The `WWW-Authenticate` header value, or `None` for 5xx errors.
+    pub fn www_authenticate(&self) -> Option<String> {
+        let mut params: Vec<(&str, &str)> = Vec::with_capacity(4);
+        match self.kind {
+            AuthErrorKind::Unavailable | AuthErrorKind::ServerError => return None,
+            // RFC 6750 §3.1: no error information without authentication data.
+            AuthErrorKind::MissingToken => {}
+            kind => {
+                params.push(("error", kind.code()));
+                params.push(("error_description", &self.description));
+            }
+        }
+        if let Some(scope) = &self.scope {
+            params.push(("scope", scope));
+        }
+        if let Some(ctx) = &self.context {
+            params.push(("resource_metadata", &ctx.resource_metadata));
+        }
+        Some(bearer_challenge(&params))
+    }
+
+    /// The JSON body sent with the error.
+    pub fn body(&self) -> Value {
+        let mut body = Map::new();
+        body.insert("error".into(), self.kind.code().into());
+        body.insert("error_description".into(), self.description.as_ref().into());
+        if let Some(scope) = &self.scope {
+            body.insert("scope".into(), scope.as_str().into());
+        }
+        let show = self.context.as_ref().is_some_and(|c| c.show_error_details);
+        if let (true, Some(cause)) = (show, &self.cause) {
+            body.insert("cause".into(), cause.as_str().into());
+        }
+        Value::Object(body)
+    }
+}
+
+impl fmt::Display for AuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.kind.code(), self.description)?;
+        if let Some(cause) = &self.cause {
+            write!(f, " ({cause})")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for AuthError {}
+
+impl ResponseError for AuthError {
+    fn status_code(&self) -> StatusCode {
+        self.kind.status()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut res = HttpResponse::build(self.status_code());
+        if let Some(challenge) = self.www_authenticate() {
+            res.insert_header((header::WWW_AUTHENTICATE, challenge));
+        }
+        if self.kind == AuthErrorKind::Unavailable {
+            res.insert_header((header::RETRY_AFTER, "5"));
+        }
+        res.insert_header((header::CACHE_CONTROL, "no-store"))
+            .insert_header((header::ACCESS_CONTROL_EXPOSE_HEADERS, "WWW-Authenticate"))
+            .json(self.body())
+    }
+}
+
+/// Formats `Bearer k="v", ...` with every value reduced to the characters
+/// RFC 6750 §3 allows inside the quoted string (%x20-21 / %x23-5B / %x5D-7E),
+/// so no value can break out of its quotes or smuggle header syntax.
+pub(crate) fn bearer_challenge(params: &[(&str, &str)]) -> String {
+    let mut out = String::from("Bearer");
+    for (i, (key, value)) in params.iter().enumerate() {
+        out.push_str(if i == 0 { " " } else { ", " });
+        out.push_str(key);
+        out.push_str("=\"");
+        out.extend(value.chars().map(|c| match c {
+            '\x20'..='\x21' | '\x23'..='\x5b' | '\x5d'..='\x7e' => c,
+            _ => '?',
+        }));
+        out.push('"');
+    }
+    out
+}
+
+/// Joins scopes with single spaces (the `scope` parameter syntax).
+pub(crate) fn join_scopes(scopes: &[impl AsRef<str>]) -> String {
+    let mut out = String::new();
+    for s in scopes {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(s.as_ref());
+    }
+    out
+}
+
+/// JSON body for a plain error status outside a protected route (e.g. 404 on
+/// an unknown well-known path).
+pub(crate) fn json_error(status: StatusCode, code: &str, description: &str) -> HttpResponse {
+    HttpResponse::build(status).json(json!({ "error": code, "error_description": description }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn challenge_values_cannot_escape_quotes() {
+        let header = bearer_challenge(&[("error_description", "bad \"token\" \\ é\r\nX: y")]);
+        assert_eq!(header, "Bearer error_description=\"bad ?token? ? ???X: y\"");
+    }
+
+    #[test]
+    fn missing_token_challenge_has_no_error_code() {
+        let ctx = Arc::new(ChallengeContext {
+            resource_metadata: "https://a.example/.well-known/oauth-protected-resource/mcp".into(),
+            show_error_details: false,
+        });
+        let err = AuthError::missing_token()
+            .with_scope("read write".into())
+            .in_context(&ctx);
+        assert_eq!(
+            err.www_authenticate().unwrap(),
+            "Bearer scope=\"read write\", resource_metadata=\"https://a.example/.well-known/oauth-protected-resource/mcp\""
+        );
+        assert_eq!(err.kind().status(), StatusCode::UNAUTHORIZED);
+    }
+
+    #[test]
+    fn cause_only_with_details() {
+        let mut ctx = ChallengeContext {
+            resource_metadata: "https://a.example/.well-known/oauth-protected-resource".into(),
+            show_error_details: false,
+        };
+        let err = AuthError::invalid_token("The access token is expired.").with_cause("exp=1");
+        let hidden = err.clone().in_context(&Arc::new(ctx));
+        assert!(hidden.body().get("cause").is_none());
+        ctx = ChallengeContext {
+            resource_metadata: String::new(),
+            show_error_details: true,
+        };
+        let shown = err.in_context(&Arc::new(ctx));
+        assert_eq!(shown.body()["cause"], "exp=1");
+    }
+}

@@ -1,0 +1,221 @@
+//! [`AuthInfo`]: the verified caller, as handlers see it.
+
+use std::{
+    fmt,
+    sync::Arc,
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use serde::{Serialize, de::DeserializeOwned, ser::SerializeStruct};
+use serde_json::{Map, Value};
+
+use crate::{
+    error::{AuthError, ChallengeContext},
+    verify::scopes_of,
+};
+
+/// The verified access token of a request: issuer, client, subject, scopes,
+/// audience, expiry and all claims. Cheap to clone (one `Arc`).
+///
+/// Take it as a handler argument (`auth: AuthInfo`, or `Option<AuthInfo>`
+/// where authentication is optional). The raw token is available only
+/// through [`token`](Self::token); `Debug` redacts it and `Serialize` omits it.
+#[derive(Clone)]
+pub struct AuthInfo(Arc<Inner>);
+
+struct Inner {
+    token: Box<str>,
+    issuer: String,
+    client_id: Option<String>,
+    subject: Option<String>,
+    scopes: Vec<String>,
+    audience: Vec<String>,
+    expires_at: Option<u64>,
+    claims: Map<String, Value>,
+    resource: String,
+    challenge: Arc<ChallengeContext>,
+}
+
+fn string_claim(claims: &Map<String, Value>, name: &str) -> Option<String> {
+    claims
+        .get(name)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+}
+
+impl AuthInfo {
+    pub(crate) fn from_claims(
+        token: &str,
+        claims: Map<String, Value>,
+        resource: &str,
+        challenge: &Arc<ChallengeContext>,
+    ) -> Self {
+        let audience = match claims.get("aud") {
+            Some(Value::String(a)) => vec![a.clone()],
+            Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
+            _ => Vec::new(),
+        };
+        Self(Arc::new(Inner {
+            token: token.into(),
+            issuer: string_claim(&claims, "iss").unwrap_or_default(),
+            client_id: string_claim(&claims, "client_id").or_else(|| string_claim(&claims, "azp")),
+            subject: string_claim(&claims, "sub"),
+            scopes: scopes_of(&claims),
+            audience,
+            expires_at: claims
+                .get("exp")
+                .and_then(Value::as_f64)
+                .filter(|e| e.is_finite() && *e >= 0.0)
+                .map(|e| e as u64),
+            claims,
+            resource: resource.to_owned(),
+            challenge: challenge.clone(),
+        }))
+    }
+
+    /// The `iss` claim (empty for introspection results without one).
+    pub fn issuer(&self) -> &str {
+        &self.0.issuer
+    }
+
+    /// The client: `client_id`, falling back to `azp` (Auth0, Entra ID).
+    pub fn client_id(&self) -> Option<&str> {
+        self.0.client_id.as_deref()
+    }
+
+    /// The `sub` claim.
+    pub fn subject(&self) -> Option<&str> {
+        self.0.subject.as_deref()
+    }
+
+    /// Granted scopes, from `scope` and `scp`.
+    pub fn scopes(&self) -> &[String] {
+        &self.0.scopes
+    }
+
+    /// Whether `scope` was granted.
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.0.scopes.iter().any(|s| s == scope)
+    }
+
+    /// The `aud` values.
+    pub fn audience(&self) -> &[String] {
+        &self.0.audience
+    }
+
+    /// The resource identifier this token was verified for.
+    pub fn resource(&self) -> &str {
+        &self.0.resource
+    }
+
+    /// When the token expires (`exp`).
+    pub fn expires_at(&self) -> Option<SystemTime> {
+        self.0.expires_at.map(|s| UNIX_EPOCH + Duration::from_secs(s))
+    }
+
+    pub(crate) fn expires_at_secs(&self) -> Option<u64> {
+        self.0.expires_at
+    }
+
+    /// Every claim of the token.
+    pub fn claims(&self) -> &Map<String, Value> {
+        &self.0.claims
+    }
+
+    /// The claims deserialized into your own type, e.g. for custom claims.
+    pub fn claims_as<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        T::deserialize(&Value::Object(self.0.claims.clone()))
+    }
+
+    /// The raw bearer token. Do not forward it to upstream APIs (MCP forbids
+    /// token passthrough) and do not log it.
+    pub fn token(&self) -> &str {
+        &self.0.token
+    }
+
+    /// Step-up authorization inside a handler: `Ok` when every scope in
+    /// `required` was granted, else the same 403 `insufficient_scope`
+    /// challenge the middleware sends, listing all of `required`
+    /// (MCP 2026-07-28: one challenge with every scope the operation needs).
+    pub fn require_scopes<S: AsRef<str>>(&self, required: &[S]) -> Result<(), AuthError> {
+        if required.iter().all(|s| self.has_scope(s.as_ref())) {
+            Ok(())
+        } else {
+            Err(AuthError::insufficient_scope(required).in_context(&self.0.challenge))
+        }
+    }
+}
+
+impl fmt::Debug for AuthInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthInfo")
+            .field("issuer", &self.0.issuer)
+            .field("client_id", &self.0.client_id)
+            .field("subject", &self.0.subject)
+            .field("scopes", &self.0.scopes)
+            .field("audience", &self.0.audience)
+            .field("expires_at", &self.0.expires_at)
+            .field("token", &"<redacted>")
+            .finish_non_exhaustive()
+    }
+}
+
+/// Serializes everything but the token.
+impl Serialize for AuthInfo {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut s = serializer.serialize_struct("AuthInfo", 7)?;
+        s.serialize_field("issuer", &self.0.issuer)?;
+        s.serialize_field("client_id", &self.0.client_id)?;
+        s.serialize_field("subject", &self.0.subject)?;
+        s.serialize_field("scopes", &self.0.scopes)?;
+        s.serialize_field("audience", &self.0.audience)?;
+        s.serialize_field("expires_at", &self.0.expires_at)?;
+        s.serialize_field("claims", &self.0.claims)?;
+        s.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn info() -> AuthInfo {
+        let claims = json!({"iss": "https://as", "azp": "app", "sub": "u1", "scope": "a b",
+            "aud": ["https://api/mcp"], "exp": 2_000_000_000u64, "tenant": "t"});
+        let ctx = Arc::new(ChallengeContext {
+            resource_metadata: "https://api/.well-known/oauth-protected-resource/mcp".into(),
+            show_error_details: false,
+        });
+        AuthInfo::from_claims("secret.token.value", claims.as_object().unwrap().clone(), "https://api/mcp", &ctx)
+    }
+
+    #[test]
+    fn fields_and_redaction() {
+        let a = info();
+        assert_eq!(a.client_id(), Some("app"));
+        assert_eq!(a.scopes(), ["a", "b"]);
+        assert_eq!(a.token(), "secret.token.value");
+        assert!(!format!("{a:?}").contains("secret"));
+        assert!(!serde_json::to_string(&a).unwrap().contains("secret"));
+        #[derive(serde::Deserialize)]
+        struct Custom {
+            tenant: String,
+        }
+        assert_eq!(a.claims_as::<Custom>().unwrap().tenant, "t");
+    }
+
+    #[test]
+    fn step_up() {
+        let a = info();
+        assert!(a.require_scopes(&["a"]).is_ok());
+        let err = a.require_scopes(&["a", "c"]).unwrap_err();
+        assert_eq!(err.kind().status(), 403);
+        assert_eq!(
+            err.www_authenticate().unwrap(),
+            "Bearer error=\"insufficient_scope\", error_description=\"The access token does not grant the scopes this request needs.\", scope=\"a c\", resource_metadata=\"https://api/.well-known/oauth-protected-resource/mcp\""
+        );
+    }
+}

@@ -1,0 +1,149 @@
+//! The [`AuthInfo`] extractor and bearer-token extraction (RFC 6750 §2.1).
+//!
+//! Resolution order for `AuthInfo` in a handler:
+//! 1. the value stored by the [`BearerAuth`] middleware, if it ran;
+//! 2. a [`BearerAuth`] in app data (`web::resource(..).app_data(bearer)`):
+//!    the extractor verifies the token itself;
+//! 3. the only resource of the [`McpAuth`] in app data, with no required scopes.
+
+mod auth_info;
+
+use actix_web::{
+    FromRequest, HttpMessage, HttpRequest,
+    dev::Payload,
+    http::header::{self, HeaderMap},
+};
+use futures_util::future::LocalBoxFuture;
+
+pub use auth_info::AuthInfo;
+
+use crate::{BearerAuth, McpAuth, __private::ResourceDeclaration, error::AuthError};
+
+impl FromRequest for AuthInfo {
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        if let Some(auth) = req.extensions().get::<AuthInfo>() {
+            let auth = auth.clone();
+            return Box::pin(async move { Ok(auth) });
+        }
+        let req = req.clone();
+        Box::pin(async move {
+            let guard = match req.app_data::<BearerAuth>() {
+                Some(guard) => guard.clone(),
+                None => {
+                    let reason = match McpAuth::from_request(&req) {
+                        Some(auth) => match auth.single_resource_guard() {
+                            Some(guard) => return guard.authenticate(&req).await,
+                            None => "several resources are configured; protect the route with a `BearerAuth` or `#[protected_resource]`",
+                        },
+                        None => "no `McpAuth` in app data",
+                    };
+                    tracing::error!(reason, "`AuthInfo` extractor cannot tell which resource protects this route");
+                    return Err(AuthError::server_error(reason).into());
+                }
+            };
+            guard.authenticate(&req).await
+        })
+    }
+}
+
+/// Verifies the request for a `#[protected_resource]` declaration.
+pub(crate) async fn authenticate_declared(
+    req: &HttpRequest,
+    declaration: &'static ResourceDeclaration,
+) -> Result<AuthInfo, actix_web::Error> {
+    let Some(auth) = McpAuth::from_request(req) else {
+        tracing::error!(
+            handler = declaration.handler,
+            "`#[protected_resource]` handler called but no `McpAuth` is in app data"
+        );
+        return Err(AuthError::server_error("no `McpAuth` in app data").into());
+    };
+    match auth.declared_guard(declaration) {
+        Some(guard) => guard.authenticate(req).await,
+        None => {
+            tracing::error!(
+                resource = declaration.resource,
+                "`McpAuth` was built without `#[protected_resource]` declarations"
+            );
+            Err(AuthError::server_error("declared resource is not configured").into())
+        }
+    }
+}
+
+/// The bearer token of the `Authorization` header.
+///
+/// * no header, or another scheme (e.g. `Basic`): no credentials (401
+///   without an error code, RFC 6750 §3.1);
+/// * several `Authorization` headers, `Bearer` without a token, or a token
+///   that is not token68: 400 `invalid_request`.
+///
+/// Tokens in the query string or form body are never read (OAuth 2.1 §5.1).
+pub(crate) fn bearer_token(headers: &HeaderMap) -> Result<&str, AuthError> {
+    let mut values = headers.get_all(header::AUTHORIZATION);
+    let Some(value) = values.next() else {
+        return Err(AuthError::missing_token());
+    };
+    if values.next().is_some() {
+        return Err(AuthError::invalid_request(
+            "Send exactly one `Authorization` header.",
+        ));
+    }
+    let value = value.to_str().map_err(|_| {
+        AuthError::invalid_request("The `Authorization` header is not visible ASCII.")
+    })?;
+    let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(AuthError::missing_token());
+    }
+    let token = rest.trim_start_matches(' ');
+    let body_len = token.trim_end_matches('=').len();
+    let token68 = body_len > 0
+        && token[..body_len]
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b));
+    if token68 {
+        Ok(token)
+    } else {
+        Err(AuthError::invalid_request(
+            "Malformed `Authorization` header; expected `Bearer <token>`.",
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::http::header::HeaderValue;
+
+    use super::*;
+    use crate::error::AuthErrorKind;
+
+    fn parse(values: &[&str]) -> Result<String, AuthErrorKind> {
+        let mut headers = HeaderMap::new();
+        for v in values {
+            headers.append(header::AUTHORIZATION, HeaderValue::from_str(v).unwrap());
+        }
+        bearer_token(&headers).map(str::to_owned).map_err(|e| e.kind())
+    }
+
+    #[test]
+    fn header_table() {
+        use AuthErrorKind::*;
+        assert_eq!(parse(&[]), Err(MissingToken));
+        assert_eq!(parse(&["Bearer abc.def-_~+/=="]).as_deref(), Ok("abc.def-_~+/=="));
+        assert_eq!(parse(&["bearer abc"]).as_deref(), Ok("abc"));
+        assert_eq!(parse(&["BEARER abc"]).as_deref(), Ok("abc"));
+        assert_eq!(parse(&["Bearer   abc"]).as_deref(), Ok("abc"));
+        assert_eq!(parse(&["Basic Zm9vOmJhcg=="]), Err(MissingToken));
+        assert_eq!(parse(&["Bearer"]), Err(InvalidRequest));
+        assert_eq!(parse(&["Bearer "]), Err(InvalidRequest));
+        assert_eq!(parse(&["Bearer a b"]), Err(InvalidRequest));
+        assert_eq!(parse(&["Bearer a,b"]), Err(InvalidRequest));
+        assert_eq!(parse(&["Bearer \"a\""]), Err(InvalidRequest));
+        assert_eq!(parse(&["Bearer ==="]), Err(InvalidRequest));
+        assert_eq!(parse(&["Bearer a=b"]), Err(InvalidRequest));
+        assert_eq!(parse(&["Bearer a", "Bearer a"]), Err(InvalidRequest));
+    }
+}

@@ -1,0 +1,35 @@
+#![doc = include_str!("../../README.md")]
+#![forbid(unsafe_code)]
+#![warn(missing_docs, rust_2018_idioms, clippy::await_holding_lock)]
+#![deny(unreachable_pub)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod builder;
+pub mod config;
+pub mod error;
+pub mod extract;
+mod flight;
+mod http;
+pub mod metadata;
+mod middleware;
+pub mod verify;
+
+#[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
+pub mod testing;
+
+#[doc(hidden)]
+pub mod __private;
+
+pub use builder::{McpAuth, McpAuthBuilder, ResourceConfig};
+pub use config::{AuthServerConfig, AuthServerType, AuthorizationServerMetadata};
+pub use error::{AuthError, ConfigError, FetchError};
+pub use extract::AuthInfo;
+pub use http::HttpOptions;
+pub use metadata::{ResourceServerMetadata, routes, scope};
+pub use middleware::BearerAuth;
+pub use verify::{JwtOptions, VerifiedClaims};
+
+#[cfg(feature = "macros")]
+#[cfg_attr(docsrs, doc(cfg(feature = "macros")))]
+pub use mcp_auth_macros::protected_resource;

@@ -1,0 +1,141 @@
+//! `GET`/`HEAD`/`OPTIONS` handlers for the well-known documents.
+//!
+//! The routes are registered once, statically; each request looks up the
+//! [`McpAuth`] in app data and the document by path, so the same
+//! `configure(mcp_auth::routes)` serves any number of resources, including
+//! those declared with `#[protected_resource]`.
+
+use actix_web::{
+    HttpRequest, HttpResponse, Scope,
+    http::{Method, StatusCode, header},
+    web,
+};
+
+use super::WELL_KNOWN_PREFIX;
+use crate::{McpAuth, error::json_error};
+
+const LEGACY_AS_PATH: &str = "/.well-known/oauth-authorization-server";
+
+/// Registers the metadata endpoints on an `App` or scope:
+/// `App::new().app_data(auth).configure(mcp_auth::routes)`.
+///
+/// Serves `/.well-known/oauth-protected-resource[/<resource path>]` for every
+/// configured resource (and the root path too when there is exactly one
+/// resource), plus the deprecated `/.well-known/oauth-authorization-server`
+/// when [`legacy_authorization_server_metadata`](crate::McpAuthBuilder::legacy_authorization_server_metadata)
+/// is on. Unknown paths answer 404 without any challenge.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    register(cfg, "");
+}
+
+/// The same endpoints as [`routes`], as an Actix [`Scope`] mounted at
+/// `/.well-known`: `App::new().service(mcp_auth::scope())`.
+pub fn scope() -> Scope {
+    web::scope("/.well-known").configure(|cfg| register(cfg, "/.well-known"))
+}
+
+fn register(cfg: &mut web::ServiceConfig, mount: &str) {
+    let local = |path: &str| path.strip_prefix(mount).unwrap_or(path).to_owned();
+    cfg.service(
+        web::resource([
+            local(WELL_KNOWN_PREFIX),
+            local(&format!("{WELL_KNOWN_PREFIX}/{{tail:.*}}")),
+        ])
+        .route(web::get().to(resource_metadata))
+        .route(web::head().to(resource_metadata))
+        .route(web::method(Method::OPTIONS).to(preflight))
+        .default_service(web::to(method_not_allowed)),
+    )
+    .service(
+        web::resource(local(LEGACY_AS_PATH))
+            .route(web::get().to(legacy_server_metadata))
+            .route(web::head().to(legacy_server_metadata))
+            .route(web::method(Method::OPTIONS).to(preflight))
+            .default_service(web::to(method_not_allowed)),
+    );
+}
+
+async fn resource_metadata(req: HttpRequest) -> HttpResponse {
+    let Some(auth) = McpAuth::from_request(&req) else {
+        return missing_app_data();
+    };
+    match auth.metadata_document(req.path()) {
+        Some(json) => json_document(auth.metadata_max_age(), json.clone()),
+        None => not_found(),
+    }
+}
+
+async fn legacy_server_metadata(req: HttpRequest) -> HttpResponse {
+    let Some(auth) = McpAuth::from_request(&req) else {
+        return missing_app_data();
+    };
+    match auth.legacy_server_metadata().await {
+        None => not_found(),
+        Some(Ok(json)) => json_document(auth.metadata_max_age(), json),
+        Some(Err(err)) => {
+            tracing::warn!(error = %err, "legacy authorization server metadata unavailable");
+            cors(HttpResponse::ServiceUnavailable())
+                .insert_header((header::RETRY_AFTER, "5"))
+                .json(serde_json::json!({
+                    "error": "temporarily_unavailable",
+                    "error_description": "The authorization server metadata is unavailable; try again later."
+                }))
+        }
+    }
+}
+
+fn json_document(max_age: u32, body: web::Bytes) -> HttpResponse {
+    cors(HttpResponse::Ok())
+        .insert_header((header::CONTENT_TYPE, "application/json"))
+        .insert_header((header::CACHE_CONTROL, format!("public, max-age={max_age}")))
+        .body(body)
+}
+
+/// CORS preflight: the documents are public, so any origin may read them.
+async fn preflight(req: HttpRequest) -> HttpResponse {
+    let mut res = cors(HttpResponse::NoContent());
+    res.insert_header((header::ACCESS_CONTROL_ALLOW_METHODS, "GET, HEAD, OPTIONS"))
+        .insert_header((header::ACCESS_CONTROL_MAX_AGE, "86400"));
+    if let Some(requested) = req.headers().get(header::ACCESS_CONTROL_REQUEST_HEADERS) {
+        res.insert_header((header::ACCESS_CONTROL_ALLOW_HEADERS, requested.clone()))
+            .insert_header((header::VARY, "Access-Control-Request-Headers"));
+    }
+    res.finish()
+}
+
+async fn method_not_allowed() -> HttpResponse {
+    let mut res = json_error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "Metadata documents are served to GET and HEAD.",
+    );
+    res.headers_mut().insert(
+        header::ALLOW,
+        header::HeaderValue::from_static("GET, HEAD, OPTIONS"),
+    );
+    res
+}
+
+fn cors(mut builder: actix_web::HttpResponseBuilder) -> actix_web::HttpResponseBuilder {
+    builder.insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"));
+    builder
+}
+
+fn not_found() -> HttpResponse {
+    json_error(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "No metadata document at this path.",
+    )
+}
+
+fn missing_app_data() -> HttpResponse {
+    tracing::error!(
+        "mcp_auth::routes is registered but no `McpAuth` is in app data; add `.app_data(mcp_auth)`"
+    );
+    json_error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "server_error",
+        "The protected resource is misconfigured.",
+    )
+}

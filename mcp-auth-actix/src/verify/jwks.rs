@@ -1,0 +1,428 @@
+//! The JWKS cache of one authorization server.
+//!
+//! Reads are lock-free (`ArcSwap` snapshot): a token whose `kid` is known
+//! never waits on the network, even while a refresh runs. Keys are parsed
+//! into `DecodingKey`s once per fetch. An unknown `kid` triggers one shared
+//! refresh (single-flight), rate-limited by a small token bucket and a
+//! per-`kid` negative cache, so a rotated key is accepted on its first
+//! request while a flood of random `kid`s costs at most a handful of fetches.
+//! A failed fetch keeps the last good keys.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use arc_swap::ArcSwap;
+use jsonwebtoken::{
+    Algorithm, DecodingKey,
+    jwk::{AlgorithmParameters, EllipticCurve, Jwk, KeyAlgorithm, PublicKeyUse},
+};
+use serde_json::Value;
+use url::Url;
+
+use crate::{
+    error::{AuthError, FetchError},
+    flight::Flight,
+    http::{self, HttpOptions},
+};
+
+/// When and how often the JWKS is refetched.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct KeyRefreshPolicy {
+    /// Freshness when the JWKS response has no `Cache-Control: max-age`.
+    /// Default: 10 min.
+    pub default_max_age: Duration,
+    /// Bounds applied to the server's `max-age`. Default: 1 min ..= 24 h.
+    pub min_max_age: Duration,
+    /// Upper bound for `max-age`.
+    pub max_max_age: Duration,
+    /// Refreshes allowed in a burst for unknown `kid`s. Default: 3.
+    pub unknown_kid_burst: u32,
+    /// One refresh token is regained per this interval. Default: 10 s.
+    pub unknown_kid_refill: Duration,
+    /// How long a `kid` absent after a refresh is refused without fetching.
+    /// Default: 30 s.
+    pub negative_ttl: Duration,
+}
+
+impl Default for KeyRefreshPolicy {
+    fn default() -> Self {
+        Self {
+            default_max_age: Duration::from_secs(600),
+            min_max_age: Duration::from_secs(60),
+            max_max_age: Duration::from_secs(24 * 3600),
+            unknown_kid_burst: 3,
+            unknown_kid_refill: Duration::from_secs(10),
+            negative_ttl: Duration::from_secs(30),
+        }
+    }
+}
+
+/// A parsed verification key.
+pub(crate) struct Key {
+    pub(crate) decoding: DecodingKey,
+    /// Algorithms this key may verify (from its `alg`, or its `kty`/`crv`).
+    algorithms: Vec<Algorithm>,
+    /// The JWK as received, to keep identity across refreshes.
+    raw: String,
+}
+
+impl Key {
+    pub(crate) fn allows(&self, alg: Algorithm) -> bool {
+        self.algorithms.contains(&alg)
+    }
+}
+
+#[derive(Default)]
+struct KeySet {
+    by_kid: HashMap<String, Arc<Key>>,
+    unnamed: Vec<Arc<Key>>,
+    /// `None` until the first successful fetch.
+    fresh_until: Option<Instant>,
+}
+
+struct RefreshState {
+    tokens: f64,
+    refilled: Instant,
+    negative: HashMap<String, Instant>,
+    last_error: Option<FetchError>,
+}
+
+pub(crate) struct KeyStore {
+    url: Url,
+    http: HttpOptions,
+    policy: KeyRefreshPolicy,
+    current: ArcSwap<KeySet>,
+    flight: Flight,
+    state: Mutex<RefreshState>,
+}
+
+/// Outcome of a key lookup.
+pub(crate) enum Lookup {
+    /// Candidate keys for the token (one when the `kid` matched).
+    Keys(Vec<Arc<Key>>),
+    /// No key can verify this token.
+    NoKey,
+}
+
+const MAX_NEGATIVE: usize = 1024;
+
+impl KeyStore {
+    pub(crate) fn new(url: Url, http: HttpOptions, policy: KeyRefreshPolicy) -> Arc<Self> {
+        Arc::new(Self {
+            url,
+            http,
+            state: Mutex::new(RefreshState {
+                tokens: f64::from(policy.unknown_kid_burst),
+                refilled: Instant::now(),
+                negative: HashMap::new(),
+                last_error: None,
+            }),
+            policy,
+            current: ArcSwap::from_pointee(KeySet::default()),
+            flight: Flight::new(),
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, RefreshState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Keys that may verify a token with header `kid`/`alg`.
+    pub(crate) async fn lookup(
+        self: &Arc<Self>,
+        kid: Option<&str>,
+        alg: Algorithm,
+    ) -> Result<Lookup, AuthError> {
+        let mut set = self.current.load_full();
+        match set.fresh_until {
+            None => {
+                self.refresh_and_wait().await;
+                set = self.current.load_full();
+                if set.fresh_until.is_none() {
+                    return Err(self.unavailable());
+                }
+            }
+            Some(fresh_until) if fresh_until <= Instant::now() => {
+                // Stale: serve from the current keys, refresh in the background.
+                let this = self.clone();
+                self.flight.start(move || async move { this.fetch().await });
+            }
+            Some(_) => {}
+        }
+        let Some(kid) = kid else {
+            let keys: Vec<_> = set
+                .unnamed
+                .iter()
+                .chain(set.by_kid.values())
+                .filter(|k| k.allows(alg))
+                .cloned()
+                .collect();
+            return Ok(if keys.is_empty() { Lookup::NoKey } else { Lookup::Keys(keys) });
+        };
+        if let Some(key) = set.by_kid.get(kid) {
+            return Ok(pick(key, alg));
+        }
+        if !self.may_refresh_for(kid) {
+            return Ok(Lookup::NoKey);
+        }
+        self.refresh_and_wait().await;
+        let set = self.current.load();
+        match set.by_kid.get(kid) {
+            Some(key) => Ok(pick(key, alg)),
+            None => {
+                let mut state = self.lock();
+                if state.last_error.is_some() {
+                    drop(state);
+                    return Err(self.unavailable());
+                }
+                if state.negative.len() >= MAX_NEGATIVE {
+                    let now = Instant::now();
+                    state.negative.retain(|_, until| *until > now);
+                }
+                if state.negative.len() < MAX_NEGATIVE {
+                    state
+                        .negative
+                        .insert(kid.to_owned(), Instant::now() + self.policy.negative_ttl);
+                }
+                Ok(Lookup::NoKey)
+            }
+        }
+    }
+
+    /// Whether `key` is still published (used to expire cached tokens
+    /// whose signing key was retired).
+    pub(crate) fn still_published(&self, key: &Arc<Key>) -> bool {
+        let set = self.current.load();
+        set.by_kid.values().chain(set.unnamed.iter()).any(|k| Arc::ptr_eq(k, key))
+    }
+
+    fn unavailable(&self) -> AuthError {
+        let cause = self
+            .lock()
+            .last_error
+            .as_ref()
+            .map_or_else(|| "JWKS fetch timed out".to_owned(), ToString::to_string);
+        AuthError::unavailable(cause)
+    }
+
+    /// Token bucket + negative cache for unknown `kid`s.
+    fn may_refresh_for(&self, kid: &str) -> bool {
+        let now = Instant::now();
+        let mut state = self.lock();
+        if state.negative.get(kid).is_some_and(|until| *until > now) {
+            return false;
+        }
+        let refill = self.policy.unknown_kid_refill.as_secs_f64().max(1e-3);
+        let gained = now.duration_since(state.refilled).as_secs_f64() / refill;
+        state.tokens = (state.tokens + gained).min(f64::from(self.policy.unknown_kid_burst));
+        state.refilled = now;
+        if state.tokens >= 1.0 {
+            state.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+
+    async fn refresh_and_wait(self: &Arc<Self>) {
+        let this = self.clone();
+        // A fetch is bounded by the HTTP timeout; allow a little more.
+        let wait = self.http.timeout + Duration::from_millis(500);
+        self.flight
+            .run(move || async move { this.fetch().await }, wait)
+            .await;
+    }
+
+    async fn fetch(&self) {
+        let result = http::get_json(&self.url, &self.http).await;
+        let outcome = result.and_then(|res| {
+            let old = self.current.load_full();
+            let set = parse_key_set(&self.url, res.body.get("keys"), &old)?;
+            Ok((set, res.max_age))
+        });
+        match outcome {
+            Ok((mut set, max_age)) => {
+                let ttl = max_age
+                    .unwrap_or(self.policy.default_max_age)
+                    .clamp(self.policy.min_max_age, self.policy.max_max_age);
+                set.fresh_until = Some(Instant::now() + ttl);
+                self.current.store(Arc::new(set));
+                let mut state = self.lock();
+                state.last_error = None;
+                state.negative.clear();
+            }
+            Err(err) => {
+                tracing::warn!(jwks_uri = %self.url, error = %err, "JWKS fetch failed; keeping the last good keys");
+                self.lock().last_error = Some(err);
+            }
+        }
+    }
+}
+
+fn pick(key: &Arc<Key>, alg: Algorithm) -> Lookup {
+    if key.allows(alg) {
+        Lookup::Keys(vec![key.clone()])
+    } else {
+        Lookup::NoKey
+    }
+}
+
+/// Parses every usable signing key; bad keys are skipped with a warning.
+/// Keys identical to ones already held keep their `Arc` (and so their
+/// cached tokens).
+fn parse_key_set(url: &Url, keys: Option<&Value>, old: &KeySet) -> Result<KeySet, FetchError> {
+    let Some(Value::Array(keys)) = keys else {
+        return Err(FetchError::Schema {
+            url: url.to_string(),
+            reason: "a JWK Set needs a `keys` array".into(),
+        });
+    };
+    let mut set = KeySet::default();
+    let reuse = |raw: &str| {
+        old.by_kid
+            .values()
+            .chain(old.unnamed.iter())
+            .find(|k| k.raw == raw)
+            .cloned()
+    };
+    for value in keys {
+        let raw = value.to_string();
+        let key = match reuse(&raw) {
+            Some(key) => key,
+            None => match parse_key(value) {
+                Ok(key) => Arc::new(Key { raw, ..key }),
+                Err(reason) => {
+                    let kid = value.get("kid").and_then(Value::as_str).unwrap_or("<none>");
+                    tracing::warn!(jwks_uri = %url, kid, reason, "skipping JWK");
+                    continue;
+                }
+            },
+        };
+        match value.get("kid").and_then(Value::as_str) {
+            Some(kid) => {
+                set.by_kid.insert(kid.to_owned(), key);
+            }
+            None => set.unnamed.push(key),
+        }
+    }
+    if set.by_kid.is_empty() && set.unnamed.is_empty() && !keys.is_empty() {
+        return Err(FetchError::Schema {
+            url: url.to_string(),
+            reason: "no usable signing key in the JWK Set".into(),
+        });
+    }
+    Ok(set)
+}
+
+fn parse_key(value: &Value) -> Result<Key, &'static str> {
+    let jwk: Jwk = serde_json::from_value(value.clone()).map_err(|_| "malformed or unsupported JWK")?;
+    match &jwk.common.public_key_use {
+        None | Some(PublicKeyUse::Signature) => {}
+        Some(_) => return Err("`use` is not `sig`"),
+    }
+    let family: &[Algorithm] = match &jwk.algorithm {
+        AlgorithmParameters::RSA(_) => &[
+            Algorithm::RS256,
+            Algorithm::RS384,
+            Algorithm::RS512,
+            Algorithm::PS256,
+            Algorithm::PS384,
+            Algorithm::PS512,
+        ],
+        AlgorithmParameters::EllipticCurve(p) => match p.curve {
+            EllipticCurve::P256 => &[Algorithm::ES256],
+            EllipticCurve::P384 => &[Algorithm::ES384],
+            _ => return Err("unsupported EC curve"),
+        },
+        AlgorithmParameters::OctetKeyPair(p) => match p.curve {
+            EllipticCurve::Ed25519 => &[Algorithm::EdDSA],
+            _ => return Err("unsupported OKP curve"),
+        },
+        // Symmetric keys never verify tokens from a JWKS.
+        AlgorithmParameters::OctetKey(_) => return Err("symmetric key"),
+        _ => return Err("unsupported key type"),
+    };
+    let algorithms = match &jwk.common.key_algorithm {
+        None => family.to_vec(),
+        Some(declared) => {
+            let alg = signing_algorithm(declared).ok_or("`alg` is not a signature algorithm")?;
+            if !family.contains(&alg) {
+                return Err("`alg` does not match the key type");
+            }
+            vec![alg]
+        }
+    };
+    let decoding = DecodingKey::from_jwk(&jwk).map_err(|_| "key material is invalid")?;
+    Ok(Key {
+        decoding,
+        algorithms,
+        raw: String::new(),
+    })
+}
+
+fn signing_algorithm(alg: &KeyAlgorithm) -> Option<Algorithm> {
+    Some(match alg {
+        KeyAlgorithm::RS256 => Algorithm::RS256,
+        KeyAlgorithm::RS384 => Algorithm::RS384,
+        KeyAlgorithm::RS512 => Algorithm::RS512,
+        KeyAlgorithm::PS256 => Algorithm::PS256,
+        KeyAlgorithm::PS384 => Algorithm::PS384,
+        KeyAlgorithm::PS512 => Algorithm::PS512,
+        KeyAlgorithm::ES256 => Algorithm::ES256,
+        KeyAlgorithm::ES384 => Algorithm::ES384,
+        KeyAlgorithm::EdDSA => Algorithm::EdDSA,
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    // RFC 7517 Appendix A.1 public keys.
+    fn ec() -> Value {
+        json!({"kty":"EC","crv":"P-256","x":"MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4",
+               "y":"4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM","use":"sig","kid":"ec1"})
+    }
+    fn rsa(extra: Value) -> Value {
+        let mut v = json!({"kty":"RSA","kid":"rsa1","e":"AQAB",
+            "n":"0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw"});
+        v.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        v
+    }
+
+    #[test]
+    fn key_algorithms_follow_kty_alg_and_use() {
+        let key = parse_key(&ec()).unwrap();
+        assert!(key.allows(Algorithm::ES256) && !key.allows(Algorithm::ES384));
+        let key = parse_key(&rsa(json!({}))).unwrap();
+        assert!(key.allows(Algorithm::RS256) && key.allows(Algorithm::PS256));
+        assert!(!key.allows(Algorithm::ES256));
+        let key = parse_key(&rsa(json!({"alg": "RS256"}))).unwrap();
+        assert!(key.allows(Algorithm::RS256) && !key.allows(Algorithm::PS256));
+        assert!(parse_key(&rsa(json!({"alg": "ES256"}))).is_err());
+        assert!(parse_key(&rsa(json!({"use": "enc"}))).is_err());
+        assert!(parse_key(&rsa(json!({"alg": "RSA-OAEP"}))).is_err());
+        assert!(parse_key(&json!({"kty":"oct","k":"c2VjcmV0"})).is_err());
+        assert!(parse_key(&json!({"kty":"RSA","n":"!!","e":"AQAB"})).is_err());
+    }
+
+    #[test]
+    fn bad_keys_are_skipped_not_fatal() {
+        let url = Url::parse("https://as.example/jwks").unwrap();
+        let keys = json!([ec(), {"kty":"nope"}, rsa(json!({"use":"enc", "kid":"x"}))]);
+        let set = parse_key_set(&url, Some(&keys), &KeySet::default()).unwrap();
+        assert_eq!(set.by_kid.len(), 1);
+        assert!(parse_key_set(&url, Some(&json!([{"kty":"nope"}])), &KeySet::default()).is_err());
+        assert!(parse_key_set(&url, None, &KeySet::default()).is_err());
+        // Identical keys keep their identity across refreshes.
+        let again = parse_key_set(&url, Some(&keys), &set).unwrap();
+        assert!(Arc::ptr_eq(&set.by_kid["ec1"], &again.by_kid["ec1"]));
+    }
+}

@@ -1,0 +1,99 @@
+//! One protected resource at run time: its served metadata, its trusted
+//! authorization servers and how its tokens are verified.
+
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use actix_web::web::Bytes;
+
+use super::{
+    AuthServer, ClaimPolicy, JwtVerifier, Key, TokenCache, TokenVerifier, VerifyError,
+    introspection::IntrospectionVerifier, jwks::KeyStore, now_secs,
+};
+use crate::{
+    AuthInfo,
+    error::{AuthError, ChallengeContext},
+};
+
+pub(crate) enum Method {
+    Jwt {
+        verifier: JwtVerifier,
+        cache: Option<TokenCache<CachedJwt>>,
+    },
+    Introspection(IntrospectionVerifier),
+    Custom(Arc<dyn TokenVerifier>),
+}
+
+/// A verified JWT remembered with the key that signed it, so retiring the
+/// key also retires the cache entry.
+#[derive(Clone)]
+pub(crate) struct CachedJwt {
+    auth: AuthInfo,
+    key: Arc<Key>,
+    keys: Arc<KeyStore>,
+}
+
+pub(crate) struct ProtectedResource {
+    /// The identifier served in metadata and expected in `aud`.
+    pub(crate) id: String,
+    pub(crate) well_known_path: String,
+    pub(crate) metadata_json: Bytes,
+    pub(crate) challenge: Arc<ChallengeContext>,
+    pub(crate) servers: Vec<Arc<AuthServer>>,
+    pub(crate) policy: ClaimPolicy,
+    pub(crate) method: Method,
+}
+
+impl ProtectedResource {
+    /// Verifies `token` for this resource (scopes are the caller's business).
+    pub(crate) async fn verify(&self, token: &str) -> Result<AuthInfo, AuthError> {
+        self.verify_inner(token)
+            .await
+            .map_err(|e| e.in_context(&self.challenge))
+    }
+
+    async fn verify_inner(&self, token: &str) -> Result<AuthInfo, AuthError> {
+        let now = now_secs();
+        match &self.method {
+            Method::Jwt { verifier, cache } => {
+                if let Some(cache) = cache {
+                    if let Some(hit) = cache.get(token) {
+                        if hit.keys.still_published(&hit.key) {
+                            return Ok(hit.auth);
+                        }
+                        cache.remove(token);
+                    }
+                }
+                let verified = verifier.verify(token, &self.servers, &self.policy, now).await?;
+                let auth = AuthInfo::from_claims(token, verified.claims, &self.id, &self.challenge);
+                if let (Some(cache), Some(exp)) = (cache, auth.expires_at_secs()) {
+                    let ttl = Duration::from_secs(exp.saturating_sub(now));
+                    let entry = CachedJwt {
+                        auth: auth.clone(),
+                        key: verified.key,
+                        keys: verified.keys,
+                    };
+                    cache.insert(token, entry, Instant::now() + ttl);
+                }
+                Ok(auth)
+            }
+            Method::Introspection(introspection) => {
+                let claims = introspection.introspect(token, &self.servers).await?;
+                self.policy.check(&claims, now)?;
+                Ok(AuthInfo::from_claims(token, (*claims).clone(), &self.id, &self.challenge))
+            }
+            Method::Custom(verifier) => {
+                let claims = verifier.verify(token).await.map_err(|e| match e {
+                    VerifyError::Invalid(cause) => {
+                        AuthError::invalid_token("The access token is invalid.").with_cause(cause)
+                    }
+                    VerifyError::Unavailable(cause) => AuthError::unavailable(cause),
+                })?;
+                self.policy.check(&claims, now)?;
+                Ok(AuthInfo::from_claims(token, claims, &self.id, &self.challenge))
+            }
+        }
+    }
+}

@@ -1,0 +1,13 @@
+use mcp_auth::{AuthInfo, protected_resource};
+
+#[protected_resource(
+    resource = "https://api.example.com/mcp",
+    resource_name = "",
+)]
+#[actix_web::post("/mcp")]
+async fn handler(auth: AuthInfo) -> &'static str {
+    let _ = auth;
+    "ok"
+}
+
+fn main() {}
