@@ -70,16 +70,16 @@ impl Errors {
 /// `errors`; an `Err` is only returned for unrecoverable syntax errors.
 pub(crate) fn parse_args(tokens: TokenStream, errors: &mut Errors) -> syn::Result<Args> {
     let mut args = Args::default();
-    syn::meta::parser(|meta| parse_one(&mut args, meta, errors)).parse2(tokens)?;
+    syn::meta::parser(|meta| parse_one(&mut args, &meta, errors)).parse2(tokens)?;
     Ok(args)
 }
 
-fn parse_one(args: &mut Args, meta: ParseNestedMeta<'_>, errors: &mut Errors) -> syn::Result<()> {
+fn parse_one(args: &mut Args, meta: &ParseNestedMeta<'_>, errors: &mut Errors) -> syn::Result<()> {
     let Some(key) = meta.path.get_ident().map(ToString::to_string) else {
-        return unknown_key(&meta, errors);
+        return unknown_key(meta, errors);
     };
     if !KEYS.contains(&key.as_str()) {
-        return unknown_key(&meta, errors);
+        return unknown_key(meta, errors);
     }
     let value = meta.value()?.parse::<Expr>()?;
     if args.has_key(&key) {

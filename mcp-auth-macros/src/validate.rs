@@ -16,7 +16,7 @@ pub(crate) fn scope_token(scope: &str) -> Result<(), String> {
             ' ' => "a space".to_owned(),
             '"' => "`\"`".to_owned(),
             '\\' => "`\\`".to_owned(),
-            c if c.is_control() || c.is_whitespace() => format!("{:?}", c),
+            c if c.is_control() || c.is_whitespace() => format!("{c:?}"),
             c => format!("`{c}`"),
         };
         return Err(format!(

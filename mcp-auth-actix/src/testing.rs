@@ -1,0 +1,596 @@
+//! A small, real authorization server for tests and demos (feature `testing`).
+//!
+//! [`TestIssuer::start`] binds `127.0.0.1` on an OS-assigned port and serves
+//! RFC 8414 and OIDC discovery documents, a JWKS, a `client_credentials`
+//! token endpoint honouring RFC 8707 `resource`, and an RFC 7662
+//! introspection endpoint. It mints tokens with fresh keys (RS256, PS256,
+//! ES256, EdDSA), rotates keys, counts requests per endpoint, and can make
+//! its JWKS endpoint fail, hang or return garbage.
+//!
+//! Never trust a test issuer in production: anyone holding it can mint tokens.
+//!
+//! ```no_run
+//! # async fn demo() {
+//! use mcp_auth::{McpAuth, ResourceConfig, testing::TestIssuer};
+//! let issuer = TestIssuer::start().await;
+//! let auth = McpAuth::builder()
+//!     .authorization_server(issuer.discovery_config())
+//!     .resource(ResourceConfig::new("http://127.0.0.1:8080/mcp"))
+//!     .build()
+//!     .unwrap();
+//! let token = issuer.token("http://127.0.0.1:8080/mcp", &["mcp:read"]);
+//! # }
+//! ```
+
+use std::{
+    collections::HashMap,
+    net::TcpListener,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
+
+use actix_web::{HttpRequest, HttpResponse, dev::ServerHandle, http::header, web};
+use aws_lc_rs::{
+    rand::SystemRandom,
+    rsa::KeySize,
+    signature::{self, EcdsaKeyPair, Ed25519KeyPair, KeyPair, RsaKeyPair},
+};
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use jsonwebtoken::Algorithm;
+use serde_json::{Map, Value, json};
+
+use crate::{
+    config::{AuthServerConfig, AuthServerType, AuthorizationServerMetadata},
+    verify::now_secs,
+};
+
+/// An endpoint of the test issuer, for [`TestIssuer::requests`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Endpoint {
+    /// `/.well-known/oauth-authorization-server[/path]`.
+    OAuthMetadata,
+    /// `/.well-known/openid-configuration` (inserted or appended).
+    OidcMetadata,
+    /// The JWKS.
+    Jwks,
+    /// The token endpoint.
+    Token,
+    /// The introspection endpoint.
+    Introspection,
+}
+
+/// What the JWKS endpoint does, for fault tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum JwksMode {
+    /// Serve the published keys.
+    Normal,
+    /// Answer with this HTTP status.
+    Fail(u16),
+    /// Never answer.
+    Hang,
+    /// Answer 200 with a body that is not JSON.
+    Garbage,
+}
+
+enum Signer {
+    Rsa(RsaKeyPair),
+    Ecdsa(EcdsaKeyPair),
+    Ed25519(Ed25519KeyPair),
+}
+
+struct TestKey {
+    kid: String,
+    alg: Algorithm,
+    signer: Signer,
+    jwk: Value,
+    published: AtomicBool,
+}
+
+struct State {
+    issuer: String,
+    keys: Mutex<Vec<Arc<TestKey>>>,
+    jwks_mode: Mutex<JwksMode>,
+    jwks_max_age: Mutex<Option<u64>>,
+    discovery: Mutex<(bool, bool)>,
+    counts: Mutex<HashMap<Endpoint, usize>>,
+    revoked: Mutex<Vec<String>>,
+    minted: Mutex<std::collections::HashSet<String>>,
+    serial: AtomicU64,
+    jwks_delay: AtomicUsize,
+}
+
+/// A running in-process authorization server. Stops when dropped.
+pub struct TestIssuer {
+    state: Arc<State>,
+    handle: ServerHandle,
+}
+
+impl Drop for TestIssuer {
+    fn drop(&mut self) {
+        let handle = self.handle.clone();
+        drop(handle.stop(false));
+    }
+}
+
+fn b64(bytes: impl AsRef<[u8]>) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn alg_name(alg: Algorithm) -> &'static str {
+    match alg {
+        Algorithm::RS256 => "RS256",
+        Algorithm::PS256 => "PS256",
+        Algorithm::ES256 => "ES256",
+        Algorithm::EdDSA => "EdDSA",
+        _ => "unsupported",
+    }
+}
+
+impl TestKey {
+    fn generate(kid: String, alg: Algorithm) -> Self {
+        let (signer, mut jwk) = match alg {
+            Algorithm::RS256 | Algorithm::PS256 => {
+                let pair = RsaKeyPair::generate(KeySize::Rsa2048).expect("RSA key generation");
+                let public = pair.public_key();
+                let jwk = json!({
+                    "kty": "RSA",
+                    "n": b64(public.modulus().big_endian_without_leading_zero()),
+                    "e": b64(public.exponent().big_endian_without_leading_zero()),
+                });
+                (Signer::Rsa(pair), jwk)
+            }
+            Algorithm::ES256 => {
+                let pair = EcdsaKeyPair::generate(&signature::ECDSA_P256_SHA256_FIXED_SIGNING)
+                    .expect("EC key generation");
+                let point = pair.public_key().as_ref().to_vec();
+                let jwk = json!({"kty": "EC", "crv": "P-256", "x": b64(&point[1..33]), "y": b64(&point[33..65])});
+                (Signer::Ecdsa(pair), jwk)
+            }
+            Algorithm::EdDSA => {
+                let pair = Ed25519KeyPair::generate().expect("Ed25519 key generation");
+                let jwk = json!({"kty": "OKP", "crv": "Ed25519", "x": b64(pair.public_key().as_ref())});
+                (Signer::Ed25519(pair), jwk)
+            }
+            other => panic!("TestIssuer supports RS256, PS256, ES256 and EdDSA, not {other:?}"),
+        };
+        let obj = jwk.as_object_mut().expect("object");
+        obj.insert("kid".into(), kid.clone().into());
+        obj.insert("use".into(), "sig".into());
+        obj.insert("alg".into(), alg_name(alg).into());
+        Self {
+            kid,
+            alg,
+            signer,
+            jwk,
+            published: AtomicBool::new(true),
+        }
+    }
+
+    fn sign(&self, message: &[u8]) -> Vec<u8> {
+        let rng = SystemRandom::new();
+        match &self.signer {
+            Signer::Rsa(pair) => {
+                let encoding: &'static dyn signature::RsaEncoding = match self.alg {
+                    Algorithm::PS256 => &signature::RSA_PSS_SHA256,
+                    _ => &signature::RSA_PKCS1_SHA256,
+                };
+                let mut sig = vec![0; pair.public_modulus_len()];
+                pair.sign(encoding, &rng, message, &mut sig).expect("RSA signing");
+                sig
+            }
+            Signer::Ecdsa(pair) => pair.sign(&rng, message).expect("ECDSA signing").as_ref().to_vec(),
+            Signer::Ed25519(pair) => pair.sign(message).as_ref().to_vec(),
+        }
+    }
+}
+
+impl TestIssuer {
+    /// Starts an issuer at `http://127.0.0.1:<port>` with one key per
+    /// algorithm (RS256, PS256, ES256, EdDSA). Must run inside an Actix
+    /// runtime (`#[actix_web::test]`, `#[actix_web::main]`).
+    pub async fn start() -> Self {
+        Self::start_with_path("").await
+    }
+
+    /// Like [`start`](Self::start) with an issuer path, e.g. `"/tenant"`.
+    pub async fn start_with_path(path: &str) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
+        let port = listener.local_addr().expect("local addr").port();
+        let path = path.trim_end_matches('/');
+        let state = Arc::new(State {
+            issuer: format!("http://127.0.0.1:{port}{path}"),
+            keys: Mutex::new(Vec::new()),
+            jwks_mode: Mutex::new(JwksMode::Normal),
+            jwks_max_age: Mutex::new(None),
+            discovery: Mutex::new((true, true)),
+            counts: Mutex::new(HashMap::new()),
+            revoked: Mutex::new(Vec::new()),
+            minted: Mutex::new(Default::default()),
+            serial: AtomicU64::new(1),
+            jwks_delay: AtomicUsize::new(0),
+        });
+        let issuer = Self::with_state(state.clone(), listener, path.to_owned());
+        for alg in [Algorithm::RS256, Algorithm::PS256, Algorithm::ES256, Algorithm::EdDSA] {
+            issuer.add_key(alg);
+        }
+        issuer
+    }
+
+    fn with_state(state: Arc<State>, listener: TcpListener, path: String) -> Self {
+        let data = web::Data::from(state.clone());
+        let server = actix_web::HttpServer::new(move || {
+            let p = |s: &str| s.replace("{path}", &path);
+            actix_web::App::new()
+                .app_data(data.clone())
+                .route(&p("/.well-known/oauth-authorization-server{path}"), web::get().to(oauth_metadata))
+                .route(&p("/.well-known/openid-configuration{path}"), web::get().to(oidc_metadata))
+                .route(&p("{path}/.well-known/openid-configuration"), web::get().to(oidc_metadata))
+                .route(&p("{path}/jwks"), web::get().to(jwks))
+                .route(&p("{path}/token"), web::post().to(token_endpoint))
+                .route(&p("{path}/introspect"), web::post().to(introspect))
+        })
+        .workers(1)
+        .disable_signals()
+        .listen(listener)
+        .expect("listen")
+        .run();
+        let handle = server.handle();
+        actix_rt::spawn(server);
+        Self { state, handle }
+    }
+
+    /// The issuer identifier, e.g. `http://127.0.0.1:41234`.
+    pub fn issuer(&self) -> &str {
+        &self.state.issuer
+    }
+
+    /// The JWKS URL.
+    pub fn jwks_uri(&self) -> String {
+        format!("{}/jwks", self.state.issuer)
+    }
+
+    /// The token endpoint URL.
+    pub fn token_endpoint(&self) -> String {
+        format!("{}/token", self.state.issuer)
+    }
+
+    /// The metadata document this issuer serves.
+    pub fn metadata(&self) -> AuthorizationServerMetadata {
+        serde_json::from_value(self.state.metadata()).expect("metadata")
+    }
+
+    /// A lazily discovered configuration (RFC 8414) for `McpAuth`.
+    pub fn discovery_config(&self) -> AuthServerConfig {
+        AuthServerConfig::discovery(self.issuer(), AuthServerType::OAuth)
+    }
+
+    /// A resolved configuration (no discovery request) for `McpAuth`.
+    pub fn resolved_config(&self) -> AuthServerConfig {
+        AuthServerConfig::resolved(self.metadata(), AuthServerType::OAuth)
+    }
+
+    /// A valid RS256 access token for `resource` with `scopes`.
+    pub fn token(&self, resource: &str, scopes: &[&str]) -> String {
+        self.token_builder(resource).scopes(scopes).sign()
+    }
+
+    /// A token to customise before signing.
+    pub fn token_builder(&self, resource: &str) -> TokenBuilder<'_> {
+        let now = now_secs();
+        let serial = self.state.serial.fetch_add(1, Ordering::Relaxed);
+        let claims = json!({
+            "iss": self.state.issuer,
+            "sub": "test-user",
+            "client_id": "test-client",
+            "aud": resource,
+            "iat": now,
+            "exp": now + 300,
+            "jti": format!("jti-{serial}"),
+        });
+        TokenBuilder {
+            issuer: self,
+            header: json!({"typ": "at+jwt"}).as_object().cloned().unwrap_or_default(),
+            claims: claims.as_object().cloned().unwrap_or_default(),
+            alg: Algorithm::RS256,
+            kid: None,
+        }
+    }
+
+    /// Generates and publishes a new key; returns its `kid`.
+    pub fn add_key(&self, alg: Algorithm) -> String {
+        let serial = self.state.serial.fetch_add(1, Ordering::Relaxed);
+        let kid = format!("{}-{serial}", alg_name(alg).to_ascii_lowercase());
+        let key = TestKey::generate(kid.clone(), alg);
+        self.state.lock_keys().push(Arc::new(key));
+        kid
+    }
+
+    /// Stops publishing `kid` (tokens can still be signed with it, to test
+    /// retired or unpublished keys).
+    pub fn retire_key(&self, kid: &str) {
+        for key in self.state.lock_keys().iter().filter(|k| k.kid == kid) {
+            key.published.store(false, Ordering::Relaxed);
+        }
+    }
+
+    /// The `kid` of the current (most recently added) key for `alg`.
+    pub fn current_kid(&self, alg: Algorithm) -> Option<String> {
+        self.state
+            .lock_keys()
+            .iter()
+            .rev()
+            .find(|k| k.alg == alg && k.published.load(Ordering::Relaxed))
+            .map(|k| k.kid.clone())
+    }
+
+    /// Switches the JWKS endpoint behaviour.
+    pub fn set_jwks_mode(&self, mode: JwksMode) {
+        *self.state.jwks_mode.lock().unwrap_or_else(|e| e.into_inner()) = mode;
+    }
+
+    /// Sends `Cache-Control: max-age=<secs>` with the JWKS (`None`: no header).
+    pub fn set_jwks_max_age(&self, secs: Option<u64>) {
+        *self.state.jwks_max_age.lock().unwrap_or_else(|e| e.into_inner()) = secs;
+    }
+
+    /// Delays each JWKS response by `millis` (to make concurrent requests overlap).
+    pub fn set_jwks_delay(&self, millis: usize) {
+        self.state.jwks_delay.store(millis, Ordering::Relaxed);
+    }
+
+    /// Which discovery documents are served (both by default).
+    pub fn set_discovery(&self, oauth: bool, oidc: bool) {
+        *self.state.discovery.lock().unwrap_or_else(|e| e.into_inner()) = (oauth, oidc);
+    }
+
+    /// Makes introspection report `token` as inactive.
+    pub fn revoke(&self, token: &str) {
+        self.state.revoked.lock().unwrap_or_else(|e| e.into_inner()).push(token.to_owned());
+    }
+
+    /// How many requests `endpoint` has served.
+    pub fn requests(&self, endpoint: Endpoint) -> usize {
+        self.state.counts.lock().unwrap_or_else(|e| e.into_inner()).get(&endpoint).copied().unwrap_or(0)
+    }
+}
+
+impl State {
+    fn lock_keys(&self) -> std::sync::MutexGuard<'_, Vec<Arc<TestKey>>> {
+        self.keys.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn count(&self, endpoint: Endpoint) {
+        *self.counts.lock().unwrap_or_else(|e| e.into_inner()).entry(endpoint).or_default() += 1;
+    }
+
+    fn metadata(&self) -> Value {
+        let iss = &self.issuer;
+        json!({
+            "issuer": iss,
+            "authorization_endpoint": format!("{iss}/authorize"),
+            "token_endpoint": format!("{iss}/token"),
+            "jwks_uri": format!("{iss}/jwks"),
+            "introspection_endpoint": format!("{iss}/introspect"),
+            "registration_endpoint": format!("{iss}/register"),
+            "response_types_supported": ["code"],
+            "grant_types_supported": ["authorization_code", "client_credentials"],
+            "code_challenge_methods_supported": ["S256"],
+            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+            "scopes_supported": ["mcp:read", "mcp:write"],
+        })
+    }
+
+    fn sign(&self, header: &Map<String, Value>, claims: &Map<String, Value>, key: &TestKey) -> String {
+        let message = format!(
+            "{}.{}",
+            b64(serde_json::to_vec(header).unwrap_or_default()),
+            b64(serde_json::to_vec(claims).unwrap_or_default())
+        );
+        let signature = b64(key.sign(message.as_bytes()));
+        let token = format!("{message}.{signature}");
+        self.minted.lock().unwrap_or_else(|e| e.into_inner()).insert(token.clone());
+        token
+    }
+}
+
+/// Builds a custom token: any claim or header member can be set or removed.
+pub struct TokenBuilder<'a> {
+    issuer: &'a TestIssuer,
+    header: Map<String, Value>,
+    claims: Map<String, Value>,
+    alg: Algorithm,
+    kid: Option<String>,
+}
+
+impl TokenBuilder<'_> {
+    /// Sets the `scope` claim (space-separated).
+    pub fn scopes(self, scopes: &[&str]) -> Self {
+        self.claim("scope", scopes.join(" "))
+    }
+
+    /// Sets a claim.
+    pub fn claim(mut self, name: &str, value: impl Into<Value>) -> Self {
+        self.claims.insert(name.to_owned(), value.into());
+        self
+    }
+
+    /// Removes a claim.
+    pub fn without_claim(mut self, name: &str) -> Self {
+        self.claims.remove(name);
+        self
+    }
+
+    /// Sets a header member (e.g. `typ`, `crit`, `jku`). Setting `alg` or
+    /// `kid` here overrides what is sent without changing the signing key.
+    pub fn header(mut self, name: &str, value: impl Into<Value>) -> Self {
+        self.header.insert(name.to_owned(), value.into());
+        self
+    }
+
+    /// Removes a header member.
+    pub fn without_header(mut self, name: &str) -> Self {
+        self.header.remove(name);
+        self
+    }
+
+    /// Sets `exp` relative to now (negative: already expired).
+    pub fn expires_in(self, secs: i64) -> Self {
+        let exp = now_secs() as i64 + secs;
+        self.claim("exp", exp)
+    }
+
+    /// Signs with the current key of `alg` (RS256 by default).
+    pub fn algorithm(mut self, alg: Algorithm) -> Self {
+        self.alg = alg;
+        self
+    }
+
+    /// Signs with the key `kid` (which may be retired).
+    pub fn key(mut self, kid: &str) -> Self {
+        self.kid = Some(kid.to_owned());
+        self
+    }
+
+    /// The signed compact JWT.
+    pub fn sign(self) -> String {
+        let key = {
+            let keys = self.issuer.state.lock_keys();
+            let found = match &self.kid {
+                Some(kid) => keys.iter().find(|k| &k.kid == kid),
+                None => keys.iter().rev().find(|k| k.alg == self.alg && k.published.load(Ordering::Relaxed)),
+            };
+            found.cloned().expect("no such key in the TestIssuer")
+        };
+        let mut header = Map::new();
+        header.insert("alg".into(), alg_name(key.alg).into());
+        header.insert("kid".into(), key.kid.clone().into());
+        header.extend(self.header);
+        self.issuer.state.sign(&header, &self.claims, &key)
+    }
+}
+
+async fn oauth_metadata(state: web::Data<State>) -> HttpResponse {
+    state.count(Endpoint::OAuthMetadata);
+    if !state.discovery.lock().unwrap_or_else(|e| e.into_inner()).0 {
+        return HttpResponse::NotFound().finish();
+    }
+    HttpResponse::Ok().json(state.metadata())
+}
+
+async fn oidc_metadata(state: web::Data<State>) -> HttpResponse {
+    state.count(Endpoint::OidcMetadata);
+    if !state.discovery.lock().unwrap_or_else(|e| e.into_inner()).1 {
+        return HttpResponse::NotFound().finish();
+    }
+    HttpResponse::Ok().json(state.metadata())
+}
+
+async fn jwks(state: web::Data<State>) -> HttpResponse {
+    state.count(Endpoint::Jwks);
+    let delay = state.jwks_delay.load(Ordering::Relaxed);
+    if delay > 0 {
+        actix_rt::time::sleep(Duration::from_millis(delay as u64)).await;
+    }
+    let mode = *state.jwks_mode.lock().unwrap_or_else(|e| e.into_inner());
+    match mode {
+        JwksMode::Normal => {
+            let keys: Vec<Value> = state.lock_keys().iter().filter(|k| k.published.load(Ordering::Relaxed)).map(|k| k.jwk.clone()).collect();
+            let mut res = HttpResponse::Ok();
+            if let Some(age) = *state.jwks_max_age.lock().unwrap_or_else(|e| e.into_inner()) {
+                res.insert_header((header::CACHE_CONTROL, format!("max-age={age}")));
+            }
+            res.json(json!({ "keys": keys }))
+        }
+        JwksMode::Fail(status) => HttpResponse::build(
+            actix_web::http::StatusCode::from_u16(status).unwrap_or(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR),
+        )
+        .finish(),
+        JwksMode::Hang => {
+            actix_rt::time::sleep(Duration::from_secs(3600)).await;
+            HttpResponse::GatewayTimeout().finish()
+        }
+        JwksMode::Garbage => HttpResponse::Ok().content_type("application/json").body("{not json"),
+    }
+}
+
+/// `client_credentials` with RFC 8707 `resource`; any client is accepted.
+async fn token_endpoint(
+    req: HttpRequest,
+    state: web::Data<State>,
+    form: web::Form<HashMap<String, String>>,
+) -> HttpResponse {
+    state.count(Endpoint::Token);
+    let error = |code: &str, description: &str| {
+        HttpResponse::BadRequest().json(json!({"error": code, "error_description": description}))
+    };
+    if form.get("grant_type").map(String::as_str) != Some("client_credentials") {
+        return error("unsupported_grant_type", "only client_credentials is supported");
+    }
+    let client_id = form
+        .get("client_id")
+        .cloned()
+        .or_else(|| basic_client_id(&req))
+        .unwrap_or_else(|| "test-client".into());
+    let Some(resource) = form.get("resource") else {
+        return error("invalid_target", "the `resource` parameter (RFC 8707) is required");
+    };
+    let scope = form.get("scope").cloned().unwrap_or_default();
+    let now = now_secs();
+    let serial = state.serial.fetch_add(1, Ordering::Relaxed);
+    let claims = json!({
+        "iss": state.issuer, "sub": client_id, "client_id": client_id, "aud": resource,
+        "scope": scope, "iat": now, "exp": now + 300, "jti": format!("jti-{serial}"),
+    });
+    let Some(key) = state.lock_keys().iter().find(|k| k.alg == Algorithm::RS256 && k.published.load(Ordering::Relaxed)).cloned() else {
+        return HttpResponse::InternalServerError().finish();
+    };
+    let mut header = Map::new();
+    header.insert("alg".into(), "RS256".into());
+    header.insert("kid".into(), key.kid.clone().into());
+    header.insert("typ".into(), "at+jwt".into());
+    let token = state.sign(&header, claims.as_object().expect("object"), &key);
+    HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(json!({
+        "access_token": token, "token_type": "Bearer", "expires_in": 300, "scope": scope,
+    }))
+}
+
+fn basic_client_id(req: &HttpRequest) -> Option<String> {
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let encoded = value.strip_prefix("Basic ")?;
+    let decoded = base64::engine::general_purpose::STANDARD.decode(encoded).ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    Some(text.split(':').next()?.to_owned())
+}
+
+/// RFC 7662: reports tokens this issuer signed (and did not revoke) as active.
+async fn introspect(state: web::Data<State>, form: web::Form<HashMap<String, String>>) -> HttpResponse {
+    state.count(Endpoint::Introspection);
+    let inactive = HttpResponse::Ok().json(json!({"active": false}));
+    let Some(token) = form.get("token") else {
+        return inactive;
+    };
+    let minted = state.minted.lock().unwrap_or_else(|e| e.into_inner()).contains(token);
+    if !minted || state.revoked.lock().unwrap_or_else(|e| e.into_inner()).contains(token) {
+        return inactive;
+    }
+    let Some(payload) = token.split('.').nth(1) else {
+        return inactive;
+    };
+    let claims: Option<Map<String, Value>> = URL_SAFE_NO_PAD
+        .decode(payload)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok());
+    match claims {
+        Some(mut claims) => {
+            claims.insert("active".into(), true.into());
+            claims.insert("token_type".into(), "Bearer".into());
+            HttpResponse::Ok().json(claims)
+        }
+        _ => inactive,
+    }
+}
