@@ -20,8 +20,8 @@ use crate::{
     metadata::{WELL_KNOWN_PREFIX, well_known_path, well_known_url},
     middleware::ErrorHandler,
     verify::{
-        AuthServer, ClaimPolicy, Introspection, JwtOptions, JwtVerifier, TokenCache, TokenVerifier,
-        IntrospectionVerifier,
+        AuthServer, ClaimPolicy, Introspection, IntrospectionVerifier, JwtOptions, JwtVerifier,
+        TokenCache, TokenVerifier,
         resource::{Method, ProtectedResource},
     },
 };
@@ -328,7 +328,8 @@ impl McpAuthBuilder {
                          `jsonwebtoken::crypto::CryptoProvider::install_default` first",
             });
         }
-        let resources = merge_declarations(std::mem::take(&mut self.resources), &self.declarations)?;
+        let resources =
+            merge_declarations(std::mem::take(&mut self.resources), &self.declarations)?;
         let origin = match &self.public_origin {
             Some(origin) => Some(parse_origin(origin)?),
             None => None,
@@ -340,7 +341,10 @@ impl McpAuthBuilder {
             let declared_id = config.metadata.resource.clone();
             let resource = self.build_resource(config, origin.as_ref(), &mut servers)?;
             let resource = Arc::new(resource);
-            if by_id.insert(resource.id.clone(), resource.clone()).is_some() {
+            if by_id
+                .insert(resource.id.clone(), resource.clone())
+                .is_some()
+            {
                 return Err(ConfigError::DuplicateResource {
                     resource: resource.id.clone(),
                 });
@@ -353,7 +357,9 @@ impl McpAuthBuilder {
             by_path.insert(r.well_known_path.clone(), r.clone());
         }
         if let [only] = built.as_slice() {
-            by_path.entry(WELL_KNOWN_PREFIX.to_owned()).or_insert_with(|| only.clone());
+            by_path
+                .entry(WELL_KNOWN_PREFIX.to_owned())
+                .or_insert_with(|| only.clone());
         }
         let legacy_server = if self.legacy_server_metadata {
             let mut all: Vec<_> = servers.values().cloned().collect();
@@ -426,7 +432,9 @@ impl McpAuthBuilder {
         let jwt = matches!(config.verification, Verification::Jwt);
         let policy = ClaimPolicy {
             issuers: metadata.authorization_servers.clone(),
-            audiences: std::iter::once(id.clone()).chain(config.extra_audiences).collect(),
+            audiences: std::iter::once(id.clone())
+                .chain(config.extra_audiences)
+                .collect(),
             leeway: self.jwt.leeway.as_secs(),
             require_iss_exp: jwt,
             strict: jwt && self.jwt.strict_rfc9068,
@@ -441,11 +449,12 @@ impl McpAuthBuilder {
             Verification::Introspection(i) => Method::Introspection(IntrospectionVerifier::new(i)),
             Verification::Custom(v) => Method::Custom(v),
         };
-        let metadata_json = serde_json::to_vec(&metadata).map_err(|e| ConfigError::InvalidField {
-            subject: id.clone(),
-            field: "metadata",
-            reason: e.to_string(),
-        })?;
+        let metadata_json =
+            serde_json::to_vec(&metadata).map_err(|e| ConfigError::InvalidField {
+                subject: id.clone(),
+                field: "metadata",
+                reason: e.to_string(),
+            })?;
         Ok(ProtectedResource {
             well_known_path: well_known_path(&url),
             metadata_json: Bytes::from(metadata_json),
@@ -463,7 +472,8 @@ impl McpAuthBuilder {
             resource: resource.to_owned(),
             reason: reason.to_owned(),
         };
-        let mut url = Url::parse(resource).map_err(|e| invalid(&format!("not an absolute URL ({e})")))?;
+        let mut url =
+            Url::parse(resource).map_err(|e| invalid(&format!("not an absolute URL ({e})")))?;
         if url.cannot_be_a_base() || url.host().is_none() {
             return Err(invalid("not an absolute http(s) URL"));
         }
@@ -471,7 +481,9 @@ impl McpAuthBuilder {
             return Err(invalid("must not have a fragment (RFC 8707 §2)"));
         }
         if url.query().is_some() {
-            return Err(invalid("must not have a query (RFC 8707 §2 SHOULD NOT; the well-known URL could not be routed)"));
+            return Err(invalid(
+                "must not have a query (RFC 8707 §2 SHOULD NOT; the well-known URL could not be routed)",
+            ));
         }
         if !url.username().is_empty() || url.password().is_some() {
             return Err(invalid("must not contain user information"));
@@ -484,7 +496,9 @@ impl McpAuthBuilder {
         match url.scheme() {
             "https" => Ok(url),
             "http" if self.allow_insecure_http || is_loopback(&url) => Ok(url),
-            _ => Err(invalid("must use https (plain http only for loopback hosts)")),
+            _ => Err(invalid(
+                "must use https (plain http only for loopback hosts)",
+            )),
         }
     }
 
@@ -508,7 +522,9 @@ impl McpAuthBuilder {
         }
         let http_ok = url.scheme() == "http" && (self.allow_insecure_http || is_loopback(&url));
         if url.scheme() != "https" && !http_ok {
-            return Err(invalid("must use https (plain http only for loopback hosts)"));
+            return Err(invalid(
+                "must use https (plain http only for loopback hosts)",
+            ));
         }
         if let AuthServerSource::Resolved { metadata, .. } = &config.source {
             let result = validate_server_config(metadata, false);
@@ -542,7 +558,11 @@ fn parse_origin(origin: &str) -> Result<Url, ConfigError> {
         field: "public_origin",
         reason: e.to_string(),
     })?;
-    if url.path() != "/" || url.query().is_some() || url.fragment().is_some() || url.cannot_be_a_base() {
+    if url.path() != "/"
+        || url.query().is_some()
+        || url.fragment().is_some()
+        || url.cannot_be_a_base()
+    {
         return Err(ConfigError::InvalidField {
             subject: "McpAuth".into(),
             field: "public_origin",
@@ -573,8 +593,11 @@ fn validate_metadata(id: &str, metadata: &mut ResourceServerMetadata) -> Result<
         reason: reason.to_owned(),
     };
     for (i, scope) in metadata.scopes_supported.iter().enumerate() {
-        let reason = scope_token_error(scope)
-            .or_else(|| metadata.scopes_supported[..i].contains(scope).then_some("listed twice"));
+        let reason = scope_token_error(scope).or_else(|| {
+            metadata.scopes_supported[..i]
+                .contains(scope)
+                .then_some("listed twice")
+        });
         if let Some(reason) = reason {
             return Err(ConfigError::InvalidScope {
                 resource: id.to_owned(),
@@ -584,7 +607,10 @@ fn validate_metadata(id: &str, metadata: &mut ResourceServerMetadata) -> Result<
             });
         }
         if scope == "offline_access" {
-            tracing::warn!(resource = id, "`offline_access` in scopes_supported: MCP 2026-07-28 says servers SHOULD NOT advertise it");
+            tracing::warn!(
+                resource = id,
+                "`offline_access` in scopes_supported: MCP 2026-07-28 says servers SHOULD NOT advertise it"
+            );
         }
     }
     if metadata
@@ -599,7 +625,11 @@ fn validate_metadata(id: &str, metadata: &mut ResourceServerMetadata) -> Result<
     }
     if metadata.bearer_methods_supported.is_empty() {
         metadata.bearer_methods_supported = vec!["header".into()];
-    } else if metadata.bearer_methods_supported.iter().any(|m| m != "header") {
+    } else if metadata
+        .bearer_methods_supported
+        .iter()
+        .any(|m| m != "header")
+    {
         return Err(field_error(
             "bearer_methods_supported",
             "this crate accepts tokens only in the Authorization header; advertise [\"header\"]",
@@ -660,7 +690,10 @@ fn merge_declarations(
         }
         first.insert(decl.resource, decl);
         let declared = declared_metadata(decl);
-        match resources.iter_mut().find(|r| r.metadata.resource == decl.resource) {
+        match resources
+            .iter_mut()
+            .find(|r| r.metadata.resource == decl.resource)
+        {
             Some(existing) => {
                 let m = &mut existing.metadata;
                 if m.scopes_supported.is_empty() {
@@ -677,7 +710,10 @@ fn merge_declarations(
                 }
                 for (mine, theirs) in [
                     (&mut m.resource_name, declared.resource_name),
-                    (&mut m.resource_documentation, declared.resource_documentation),
+                    (
+                        &mut m.resource_documentation,
+                        declared.resource_documentation,
+                    ),
                     (&mut m.resource_policy_uri, declared.resource_policy_uri),
                     (&mut m.resource_tos_uri, declared.resource_tos_uri),
                 ] {
@@ -700,7 +736,11 @@ fn merge_declarations(
 fn declared_metadata(decl: &ResourceDeclaration) -> ResourceServerMetadata {
     let owned = |s: Option<&str>| s.map(str::to_owned);
     ResourceServerMetadata {
-        scopes_supported: decl.scopes_supported.iter().map(|s| (*s).to_owned()).collect(),
+        scopes_supported: decl
+            .scopes_supported
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect(),
         resource_name: owned(decl.resource_name),
         resource_documentation: owned(decl.resource_documentation),
         resource_policy_uri: owned(decl.resource_policy_uri),
@@ -746,7 +786,10 @@ mod tests {
     fn build(resources: Vec<ResourceConfig>) -> Result<McpAuth, ConfigError> {
         resources
             .into_iter()
-            .fold(McpAuth::builder().without_declared_resources(), McpAuthBuilder::resource)
+            .fold(
+                McpAuth::builder().without_declared_resources(),
+                McpAuthBuilder::resource,
+            )
             .build()
     }
 
@@ -769,28 +812,73 @@ mod tests {
 
     #[test]
     fn each_bad_config_names_field_and_reason() {
-        let ok = || ResourceConfig::new("https://api.example/mcp").authorization_server(server("https://as.example"));
+        let ok = || {
+            ResourceConfig::new("https://api.example/mcp")
+                .authorization_server(server("https://as.example"))
+        };
         let cases: Vec<(Vec<ResourceConfig>, &str)> = vec![
             (vec![ok(), ok()], "configured more than once"),
             (
                 vec![ok().authorization_server(server("https://as.example"))],
                 "listed more than once",
             ),
-            (vec![ResourceConfig::new("https://api.example/mcp")], "no authorization server"),
-            (vec![ResourceConfig::new("/mcp").authorization_server(server("https://as.example"))], "not an absolute URL"),
-            (vec![ResourceConfig::new("https://api.example/mcp#x").authorization_server(server("https://as.example"))], "fragment"),
-            (vec![ResourceConfig::new("https://api.example/mcp?x=1").authorization_server(server("https://as.example"))], "query"),
-            (vec![ResourceConfig::new("http://api.example/mcp").authorization_server(server("https://as.example"))], "https"),
-            (vec![ResourceConfig::new("https://u:p@api.example/mcp").authorization_server(server("https://as.example"))], "user information"),
+            (
+                vec![ResourceConfig::new("https://api.example/mcp")],
+                "no authorization server",
+            ),
+            (
+                vec![
+                    ResourceConfig::new("/mcp").authorization_server(server("https://as.example")),
+                ],
+                "not an absolute URL",
+            ),
+            (
+                vec![
+                    ResourceConfig::new("https://api.example/mcp#x")
+                        .authorization_server(server("https://as.example")),
+                ],
+                "fragment",
+            ),
+            (
+                vec![
+                    ResourceConfig::new("https://api.example/mcp?x=1")
+                        .authorization_server(server("https://as.example")),
+                ],
+                "query",
+            ),
+            (
+                vec![
+                    ResourceConfig::new("http://api.example/mcp")
+                        .authorization_server(server("https://as.example")),
+                ],
+                "https",
+            ),
+            (
+                vec![
+                    ResourceConfig::new("https://u:p@api.example/mcp")
+                        .authorization_server(server("https://as.example")),
+                ],
+                "user information",
+            ),
             (vec![ok().scopes_supported(["a b"])], "invalid scope `a b`"),
             (vec![ok().scopes_supported([""])], "must not be empty"),
             (vec![ok().scopes_supported(["a", "a"])], "listed twice"),
-            (vec![ResourceConfig::new("https://api.example/mcp").authorization_server(server("http://as.example"))], "invalid issuer"),
             (
-                vec![ResourceConfig::new("https://api.example/mcp").authorization_server(AuthServerConfig::discovery(
-                    "https://as.example/.well-known/oauth-authorization-server",
-                    AuthServerType::OAuth,
-                ))],
+                vec![
+                    ResourceConfig::new("https://api.example/mcp")
+                        .authorization_server(server("http://as.example")),
+                ],
+                "invalid issuer",
+            ),
+            (
+                vec![
+                    ResourceConfig::new("https://api.example/mcp").authorization_server(
+                        AuthServerConfig::discovery(
+                            "https://as.example/.well-known/oauth-authorization-server",
+                            AuthServerType::OAuth,
+                        ),
+                    ),
+                ],
                 "metadata URL",
             ),
         ];
@@ -800,14 +888,31 @@ mod tests {
         }
         let mut m = ResourceServerMetadata::new("https://api.example/mcp");
         m.resource_signing_alg_values_supported = vec!["RS256".into(), "none".into()];
-        let err = build(vec![ResourceConfig::from_metadata(m).authorization_server(server("https://as.example"))]);
-        assert!(err.unwrap_err().to_string().contains("resource_signing_alg_values_supported"));
+        let err = build(vec![
+            ResourceConfig::from_metadata(m).authorization_server(server("https://as.example")),
+        ]);
+        assert!(
+            err.unwrap_err()
+                .to_string()
+                .contains("resource_signing_alg_values_supported")
+        );
 
-        let mut bad = AuthorizationServerMetadata::new("https://as.example", "https://as.example/a", "https://as.example/t", ["code"]);
+        let mut bad = AuthorizationServerMetadata::new(
+            "https://as.example",
+            "https://as.example/a",
+            "https://as.example/t",
+            ["code"],
+        );
         bad.code_challenge_methods_supported = Some(vec!["plain".into()]);
-        let err = build(vec![ResourceConfig::new("https://api.example/mcp")
-            .authorization_server(AuthServerConfig::resolved(bad, AuthServerType::OAuth))]);
-        assert!(err.unwrap_err().to_string().contains("s256_code_challenge_method_not_supported"));
+        let err = build(vec![
+            ResourceConfig::new("https://api.example/mcp")
+                .authorization_server(AuthServerConfig::resolved(bad, AuthServerType::OAuth)),
+        ]);
+        assert!(
+            err.unwrap_err()
+                .to_string()
+                .contains("s256_code_challenge_method_not_supported")
+        );
     }
 
     #[test]
@@ -819,7 +924,10 @@ mod tests {
             .public_origin("http://127.0.0.1:8080")
             .build()
             .unwrap();
-        assert_eq!(auth.resources().collect::<Vec<_>>(), ["http://127.0.0.1:8080/mcp"]);
+        assert_eq!(
+            auth.resources().collect::<Vec<_>>(),
+            ["http://127.0.0.1:8080/mcp"]
+        );
         assert!(auth.bearer_auth("https://api.example.com/mcp").is_ok());
         assert!(auth.bearer_auth("https://other.example/mcp").is_err());
     }

@@ -188,7 +188,9 @@ pub enum FetchError {
         reason: String,
     },
     /// The fetched `issuer` differs from the one requested (RFC 8414 §3.3).
-    #[error("issuer mismatch: requested `{expected}` but the metadata says `{actual}` (RFC 8414 §3.3)")]
+    #[error(
+        "issuer mismatch: requested `{expected}` but the metadata says `{actual}` (RFC 8414 §3.3)"
+    )]
     IssuerMismatch {
         /// The issuer used to build the well-known URL.
         expected: String,

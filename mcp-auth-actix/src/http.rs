@@ -98,10 +98,37 @@ pub(crate) struct FormPost<'a> {
     pub(crate) authorization: Option<&'a str>,
 }
 
+/// TLS settings with an explicit crypto provider, so the process-wide rustls
+/// default (which another crate may have made ambiguous) is never consulted.
+#[cfg(feature = "rustls")]
+fn tls_config() -> std::sync::Arc<rustls::ClientConfig> {
+    static CONFIG: std::sync::OnceLock<std::sync::Arc<rustls::ClientConfig>> =
+        std::sync::OnceLock::new();
+    CONFIG
+        .get_or_init(|| {
+            let roots = rustls::RootCertStore {
+                roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+            };
+            let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+            let mut config = rustls::ClientConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .map(|b| b.with_root_certificates(roots).with_no_client_auth())
+                .unwrap_or_else(|_| {
+                    unreachable!("aws-lc-rs supports the default protocol versions")
+                });
+            config.alpn_protocols = vec![b"http/1.1".to_vec()];
+            std::sync::Arc::new(config)
+        })
+        .clone()
+}
+
 fn client(opts: &HttpOptions) -> awc::Client {
+    let connector = awc::Connector::new().timeout(opts.timeout);
+    #[cfg(feature = "rustls")]
+    let connector = connector.rustls_0_23(tls_config());
     awc::Client::builder()
         .timeout(opts.timeout)
-        .connector(awc::Connector::new().timeout(opts.timeout))
+        .connector(connector)
         .disable_redirects()
         .add_default_header((header::ACCEPT, "application/json"))
         .add_default_header((
@@ -223,7 +250,10 @@ mod tests {
     fn max_age_parsing() {
         let mut h = header::HeaderMap::new();
         assert_eq!(cache_max_age(&h), None);
-        h.insert(header::CACHE_CONTROL, "public, max-age=300".parse().unwrap());
+        h.insert(
+            header::CACHE_CONTROL,
+            "public, max-age=300".parse().unwrap(),
+        );
         assert_eq!(cache_max_age(&h), Some(Duration::from_secs(300)));
         h.insert(header::CACHE_CONTROL, "no-store".parse().unwrap());
         assert_eq!(cache_max_age(&h), Some(Duration::ZERO));

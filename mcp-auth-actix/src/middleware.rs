@@ -54,7 +54,10 @@ impl fmt::Debug for BearerAuth {
 }
 
 impl BearerAuth {
-    pub(crate) fn new(resource: Arc<ProtectedResource>, error_handler: Option<ErrorHandler>) -> Self {
+    pub(crate) fn new(
+        resource: Arc<ProtectedResource>,
+        error_handler: Option<ErrorHandler>,
+    ) -> Self {
         Self {
             resource,
             required: Arc::from([]),
@@ -162,13 +165,18 @@ where
         Box::pin(async move {
             // CORS preflights carry no credentials by design.
             let preflight = req.method() == Method::OPTIONS
-                && req.headers().contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
+                && req
+                    .headers()
+                    .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
             if !preflight {
                 if let Err(err) = auth.authenticate(req.request()).await {
                     return Ok(req.error_response(err).map_into_right_body());
                 }
             }
-            service.call(req).await.map(ServiceResponse::map_into_left_body)
+            service
+                .call(req)
+                .await
+                .map(ServiceResponse::map_into_left_body)
         })
     }
 }

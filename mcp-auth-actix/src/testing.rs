@@ -153,7 +153,8 @@ impl TestKey {
             }
             Algorithm::EdDSA => {
                 let pair = Ed25519KeyPair::generate().expect("Ed25519 key generation");
-                let jwk = json!({"kty": "OKP", "crv": "Ed25519", "x": b64(pair.public_key().as_ref())});
+                let jwk =
+                    json!({"kty": "OKP", "crv": "Ed25519", "x": b64(pair.public_key().as_ref())});
                 (Signer::Ed25519(pair), jwk)
             }
             other => panic!("TestIssuer supports RS256, PS256, ES256 and EdDSA, not {other:?}"),
@@ -180,10 +181,15 @@ impl TestKey {
                     _ => &signature::RSA_PKCS1_SHA256,
                 };
                 let mut sig = vec![0; pair.public_modulus_len()];
-                pair.sign(encoding, &rng, message, &mut sig).expect("RSA signing");
+                pair.sign(encoding, &rng, message, &mut sig)
+                    .expect("RSA signing");
                 sig
             }
-            Signer::Ecdsa(pair) => pair.sign(&rng, message).expect("ECDSA signing").as_ref().to_vec(),
+            Signer::Ecdsa(pair) => pair
+                .sign(&rng, message)
+                .expect("ECDSA signing")
+                .as_ref()
+                .to_vec(),
             Signer::Ed25519(pair) => pair.sign(message).as_ref().to_vec(),
         }
     }
@@ -215,7 +221,12 @@ impl TestIssuer {
             jwks_delay: AtomicUsize::new(0),
         });
         let issuer = Self::with_state(state.clone(), listener, path.to_owned());
-        for alg in [Algorithm::RS256, Algorithm::PS256, Algorithm::ES256, Algorithm::EdDSA] {
+        for alg in [
+            Algorithm::RS256,
+            Algorithm::PS256,
+            Algorithm::ES256,
+            Algorithm::EdDSA,
+        ] {
             issuer.add_key(alg);
         }
         issuer
@@ -227,9 +238,18 @@ impl TestIssuer {
             let p = |s: &str| s.replace("{path}", &path);
             actix_web::App::new()
                 .app_data(data.clone())
-                .route(&p("/.well-known/oauth-authorization-server{path}"), web::get().to(oauth_metadata))
-                .route(&p("/.well-known/openid-configuration{path}"), web::get().to(oidc_metadata))
-                .route(&p("{path}/.well-known/openid-configuration"), web::get().to(oidc_metadata))
+                .route(
+                    &p("/.well-known/oauth-authorization-server{path}"),
+                    web::get().to(oauth_metadata),
+                )
+                .route(
+                    &p("/.well-known/openid-configuration{path}"),
+                    web::get().to(oidc_metadata),
+                )
+                .route(
+                    &p("{path}/.well-known/openid-configuration"),
+                    web::get().to(oidc_metadata),
+                )
                 .route(&p("{path}/jwks"), web::get().to(jwks))
                 .route(&p("{path}/token"), web::post().to(token_endpoint))
                 .route(&p("{path}/introspect"), web::post().to(introspect))
@@ -294,7 +314,10 @@ impl TestIssuer {
         });
         TokenBuilder {
             issuer: self,
-            header: json!({"typ": "at+jwt"}).as_object().cloned().unwrap_or_default(),
+            header: json!({"typ": "at+jwt"})
+                .as_object()
+                .cloned()
+                .unwrap_or_default(),
             claims: claims.as_object().cloned().unwrap_or_default(),
             alg: Algorithm::RS256,
             kid: None,
@@ -330,12 +353,20 @@ impl TestIssuer {
 
     /// Switches the JWKS endpoint behaviour.
     pub fn set_jwks_mode(&self, mode: JwksMode) {
-        *self.state.jwks_mode.lock().unwrap_or_else(|e| e.into_inner()) = mode;
+        *self
+            .state
+            .jwks_mode
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = mode;
     }
 
     /// Sends `Cache-Control: max-age=<secs>` with the JWKS (`None`: no header).
     pub fn set_jwks_max_age(&self, secs: Option<u64>) {
-        *self.state.jwks_max_age.lock().unwrap_or_else(|e| e.into_inner()) = secs;
+        *self
+            .state
+            .jwks_max_age
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = secs;
     }
 
     /// Delays each JWKS response by `millis` (to make concurrent requests overlap).
@@ -345,17 +376,31 @@ impl TestIssuer {
 
     /// Which discovery documents are served (both by default).
     pub fn set_discovery(&self, oauth: bool, oidc: bool) {
-        *self.state.discovery.lock().unwrap_or_else(|e| e.into_inner()) = (oauth, oidc);
+        *self
+            .state
+            .discovery
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = (oauth, oidc);
     }
 
     /// Makes introspection report `token` as inactive.
     pub fn revoke(&self, token: &str) {
-        self.state.revoked.lock().unwrap_or_else(|e| e.into_inner()).push(token.to_owned());
+        self.state
+            .revoked
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(token.to_owned());
     }
 
     /// How many requests `endpoint` has served.
     pub fn requests(&self, endpoint: Endpoint) -> usize {
-        self.state.counts.lock().unwrap_or_else(|e| e.into_inner()).get(&endpoint).copied().unwrap_or(0)
+        self.state
+            .counts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&endpoint)
+            .copied()
+            .unwrap_or(0)
     }
 }
 
@@ -365,7 +410,12 @@ impl State {
     }
 
     fn count(&self, endpoint: Endpoint) {
-        *self.counts.lock().unwrap_or_else(|e| e.into_inner()).entry(endpoint).or_default() += 1;
+        *self
+            .counts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(endpoint)
+            .or_default() += 1;
     }
 
     fn metadata(&self) -> Value {
@@ -385,7 +435,12 @@ impl State {
         })
     }
 
-    fn sign(&self, header: &Map<String, Value>, claims: &Map<String, Value>, key: &TestKey) -> String {
+    fn sign(
+        &self,
+        header: &Map<String, Value>,
+        claims: &Map<String, Value>,
+        key: &TestKey,
+    ) -> String {
         let message = format!(
             "{}.{}",
             b64(serde_json::to_vec(header).unwrap_or_default()),
@@ -393,7 +448,10 @@ impl State {
         );
         let signature = b64(key.sign(message.as_bytes()));
         let token = format!("{message}.{signature}");
-        self.minted.lock().unwrap_or_else(|e| e.into_inner()).insert(token.clone());
+        self.minted
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(token.clone());
         token
     }
 }
@@ -462,7 +520,10 @@ impl TokenBuilder<'_> {
             let keys = self.issuer.state.lock_keys();
             let found = match &self.kid {
                 Some(kid) => keys.iter().find(|k| &k.kid == kid),
-                None => keys.iter().rev().find(|k| k.alg == self.alg && k.published.load(Ordering::Relaxed)),
+                None => keys
+                    .iter()
+                    .rev()
+                    .find(|k| k.alg == self.alg && k.published.load(Ordering::Relaxed)),
             };
             found.cloned().expect("no such key in the TestIssuer")
         };
@@ -499,7 +560,12 @@ async fn jwks(state: web::Data<State>) -> HttpResponse {
     let mode = *state.jwks_mode.lock().unwrap_or_else(|e| e.into_inner());
     match mode {
         JwksMode::Normal => {
-            let keys: Vec<Value> = state.lock_keys().iter().filter(|k| k.published.load(Ordering::Relaxed)).map(|k| k.jwk.clone()).collect();
+            let keys: Vec<Value> = state
+                .lock_keys()
+                .iter()
+                .filter(|k| k.published.load(Ordering::Relaxed))
+                .map(|k| k.jwk.clone())
+                .collect();
             let mut res = HttpResponse::Ok();
             if let Some(age) = *state.jwks_max_age.lock().unwrap_or_else(|e| e.into_inner()) {
                 res.insert_header((header::CACHE_CONTROL, format!("max-age={age}")));
@@ -507,14 +573,17 @@ async fn jwks(state: web::Data<State>) -> HttpResponse {
             res.json(json!({ "keys": keys }))
         }
         JwksMode::Fail(status) => HttpResponse::build(
-            actix_web::http::StatusCode::from_u16(status).unwrap_or(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR),
+            actix_web::http::StatusCode::from_u16(status)
+                .unwrap_or(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR),
         )
         .finish(),
         JwksMode::Hang => {
             actix_rt::time::sleep(Duration::from_secs(3600)).await;
             HttpResponse::GatewayTimeout().finish()
         }
-        JwksMode::Garbage => HttpResponse::Ok().content_type("application/json").body("{not json"),
+        JwksMode::Garbage => HttpResponse::Ok()
+            .content_type("application/json")
+            .body("{not json"),
     }
 }
 
@@ -529,7 +598,10 @@ async fn token_endpoint(
         HttpResponse::BadRequest().json(json!({"error": code, "error_description": description}))
     };
     if form.get("grant_type").map(String::as_str) != Some("client_credentials") {
-        return error("unsupported_grant_type", "only client_credentials is supported");
+        return error(
+            "unsupported_grant_type",
+            "only client_credentials is supported",
+        );
     }
     let client_id = form
         .get("client_id")
@@ -537,7 +609,10 @@ async fn token_endpoint(
         .or_else(|| basic_client_id(&req))
         .unwrap_or_else(|| "test-client".into());
     let Some(resource) = form.get("resource") else {
-        return error("invalid_target", "the `resource` parameter (RFC 8707) is required");
+        return error(
+            "invalid_target",
+            "the `resource` parameter (RFC 8707) is required",
+        );
     };
     let scope = form.get("scope").cloned().unwrap_or_default();
     let now = now_secs();
@@ -546,7 +621,12 @@ async fn token_endpoint(
         "iss": state.issuer, "sub": client_id, "client_id": client_id, "aud": resource,
         "scope": scope, "iat": now, "exp": now + 300, "jti": format!("jti-{serial}"),
     });
-    let Some(key) = state.lock_keys().iter().find(|k| k.alg == Algorithm::RS256 && k.published.load(Ordering::Relaxed)).cloned() else {
+    let Some(key) = state
+        .lock_keys()
+        .iter()
+        .find(|k| k.alg == Algorithm::RS256 && k.published.load(Ordering::Relaxed))
+        .cloned()
+    else {
         return HttpResponse::InternalServerError().finish();
     };
     let mut header = Map::new();
@@ -554,28 +634,45 @@ async fn token_endpoint(
     header.insert("kid".into(), key.kid.clone().into());
     header.insert("typ".into(), "at+jwt".into());
     let token = state.sign(&header, claims.as_object().expect("object"), &key);
-    HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(json!({
-        "access_token": token, "token_type": "Bearer", "expires_in": 300, "scope": scope,
-    }))
+    HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(json!({
+            "access_token": token, "token_type": "Bearer", "expires_in": 300, "scope": scope,
+        }))
 }
 
 fn basic_client_id(req: &HttpRequest) -> Option<String> {
     let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
     let encoded = value.strip_prefix("Basic ")?;
-    let decoded = base64::engine::general_purpose::STANDARD.decode(encoded).ok()?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .ok()?;
     let text = String::from_utf8(decoded).ok()?;
     Some(text.split(':').next()?.to_owned())
 }
 
 /// RFC 7662: reports tokens this issuer signed (and did not revoke) as active.
-async fn introspect(state: web::Data<State>, form: web::Form<HashMap<String, String>>) -> HttpResponse {
+async fn introspect(
+    state: web::Data<State>,
+    form: web::Form<HashMap<String, String>>,
+) -> HttpResponse {
     state.count(Endpoint::Introspection);
     let inactive = HttpResponse::Ok().json(json!({"active": false}));
     let Some(token) = form.get("token") else {
         return inactive;
     };
-    let minted = state.minted.lock().unwrap_or_else(|e| e.into_inner()).contains(token);
-    if !minted || state.revoked.lock().unwrap_or_else(|e| e.into_inner()).contains(token) {
+    let minted = state
+        .minted
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .contains(token);
+    if !minted
+        || state
+            .revoked
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(token)
+    {
         return inactive;
     }
     let Some(payload) = token.split('.').nth(1) else {

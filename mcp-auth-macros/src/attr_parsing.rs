@@ -61,6 +61,17 @@ impl Errors {
         result.map_err(|err| self.push(err)).ok()
     }
 
+    /// Appends `err` (an unrecoverable one) after the errors collected so far.
+    pub(crate) fn with(self, err: syn::Error) -> syn::Error {
+        match self.0 {
+            Some(mut existing) => {
+                existing.combine(err);
+                existing
+            }
+            None => err,
+        }
+    }
+
     pub(crate) fn finish(self) -> syn::Result<()> {
         self.0.map_or(Ok(()), Err)
     }

@@ -57,7 +57,10 @@ struct Declaration {
 /// errors are accumulated and returned together.
 fn parse_attr(attr: TokenStream) -> syn::Result<Option<Declaration>> {
     let mut errors = Errors::default();
-    let args = attr_parsing::parse_args(attr, &mut errors)?;
+    let args = match attr_parsing::parse_args(attr, &mut errors) {
+        Ok(args) => args,
+        Err(syntax) => return Err(errors.with(syntax)),
+    };
     let resource_written = args.has_key("resource");
     let Args {
         resource,

@@ -244,8 +244,16 @@ mod tests {
             ),
         ];
         for (issuer, oauth, oidc) in table {
-            assert_eq!(oauth_well_known_url(issuer).unwrap().as_str(), oauth, "{issuer}");
-            assert_eq!(oidc_well_known_url(issuer).unwrap().as_str(), oidc, "{issuer}");
+            assert_eq!(
+                oauth_well_known_url(issuer).unwrap().as_str(),
+                oauth,
+                "{issuer}"
+            );
+            assert_eq!(
+                oidc_well_known_url(issuer).unwrap().as_str(),
+                oidc,
+                "{issuer}"
+            );
         }
     }
 
@@ -279,7 +287,10 @@ mod tests {
     fn bad_issuers() {
         for issuer in ["not a url", "urn:x:y", "https://a.com/#frag", "ftp://a.com"] {
             assert!(
-                matches!(oauth_well_known_url(issuer), Err(FetchError::InvalidUrl { .. })),
+                matches!(
+                    oauth_well_known_url(issuer),
+                    Err(FetchError::InvalidUrl { .. })
+                ),
                 "{issuer}"
             );
         }

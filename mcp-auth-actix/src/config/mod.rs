@@ -12,8 +12,7 @@ use serde_json::{Map, Value};
 
 pub use discovery::{
     FetchOptions, Transpile, discover_server_config, fetch_server_config,
-    fetch_server_config_by_well_known_url, oauth_well_known_url, oidc_well_known_url,
-    probe_urls,
+    fetch_server_config_by_well_known_url, oauth_well_known_url, oidc_well_known_url, probe_urls,
 };
 pub use validate::{ValidationCode, ValidationResult, validate_server_config};
 
@@ -43,7 +42,9 @@ impl std::str::FromStr for AuthServerType {
         match s.to_ascii_lowercase().as_str() {
             "oauth" => Ok(Self::OAuth),
             "oidc" => Ok(Self::Oidc),
-            _ => Err(format!("unknown authorization server type `{s}` (expected `oauth` or `oidc`)")),
+            _ => Err(format!(
+                "unknown authorization server type `{s}` (expected `oauth` or `oidc`)"
+            )),
         }
     }
 }

@@ -144,13 +144,23 @@ pub fn validate_server_config(
         .response_types_supported
         .iter()
         .any(|t| t.split(' ').any(|part| part == "code"));
-    check(code, CodeResponseTypeSupported, CodeResponseTypeNotSupported, true);
+    check(
+        code,
+        CodeResponseTypeSupported,
+        CodeResponseTypeNotSupported,
+        true,
+    );
 
     let grant = match &metadata.grant_types_supported {
         Some(grants) => grants.iter().any(|g| g == "authorization_code"),
         None => true, // RFC 8414 default: ["authorization_code", "implicit"]
     };
-    check(grant, AuthorizationCodeGrantSupported, AuthorizationCodeGrantNotSupported, true);
+    check(
+        grant,
+        AuthorizationCodeGrantSupported,
+        AuthorizationCodeGrantNotSupported,
+        true,
+    );
 
     match &metadata.code_challenge_methods_supported {
         Some(methods) if !methods.is_empty() => {
@@ -166,7 +176,10 @@ pub fn validate_server_config(
     }
 
     check(
-        metadata.registration_endpoint.as_deref().is_some_and(|e| !e.is_empty()),
+        metadata
+            .registration_endpoint
+            .as_deref()
+            .is_some_and(|e| !e.is_empty()),
         DynamicRegistrationSupported,
         DynamicRegistrationNotSupported,
         false,
@@ -219,7 +232,10 @@ mod tests {
     fn each_error_code() {
         let mut m = good();
         m.response_types_supported = vec!["token".into(), "id_token token".into()];
-        assert_eq!(validate_server_config(&m, false).errors, [CodeResponseTypeNotSupported]);
+        assert_eq!(
+            validate_server_config(&m, false).errors,
+            [CodeResponseTypeNotSupported]
+        );
         let mut m = good();
         m.response_types_supported = vec!["code id_token".into()];
         assert!(validate_server_config(&m, false).is_valid());
@@ -252,7 +268,10 @@ mod tests {
 
         let mut m = good();
         m.token_endpoint = "not a url".into();
-        assert_eq!(validate_server_config(&m, true).errors, [InvalidServerMetadata]);
+        assert_eq!(
+            validate_server_config(&m, true).errors,
+            [InvalidServerMetadata]
+        );
     }
 
     #[test]

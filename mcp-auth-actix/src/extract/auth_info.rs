@@ -53,7 +53,11 @@ impl AuthInfo {
     ) -> Self {
         let audience = match claims.get("aud") {
             Some(Value::String(a)) => vec![a.clone()],
-            Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
+            Some(Value::Array(a)) => a
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect(),
             _ => Vec::new(),
         };
         Self(Arc::new(Inner {
@@ -111,7 +115,9 @@ impl AuthInfo {
 
     /// When the token expires (`exp`).
     pub fn expires_at(&self) -> Option<SystemTime> {
-        self.0.expires_at.map(|s| UNIX_EPOCH + Duration::from_secs(s))
+        self.0
+            .expires_at
+            .map(|s| UNIX_EPOCH + Duration::from_secs(s))
     }
 
     pub(crate) fn expires_at_secs(&self) -> Option<u64> {
@@ -189,7 +195,12 @@ mod tests {
             resource_metadata: "https://api/.well-known/oauth-protected-resource/mcp".into(),
             show_error_details: false,
         });
-        AuthInfo::from_claims("secret.token.value", claims.as_object().unwrap().clone(), "https://api/mcp", &ctx)
+        AuthInfo::from_claims(
+            "secret.token.value",
+            claims.as_object().unwrap().clone(),
+            "https://api/mcp",
+            &ctx,
+        )
     }
 
     #[test]

@@ -17,7 +17,7 @@ use futures_util::future::LocalBoxFuture;
 
 pub use auth_info::AuthInfo;
 
-use crate::{BearerAuth, McpAuth, __private::ResourceDeclaration, error::AuthError};
+use crate::{__private::ResourceDeclaration, BearerAuth, McpAuth, error::AuthError};
 
 impl FromRequest for AuthInfo {
     type Error = actix_web::Error;
@@ -36,11 +36,16 @@ impl FromRequest for AuthInfo {
                     let reason = match McpAuth::from_request(&req) {
                         Some(auth) => match auth.single_resource_guard() {
                             Some(guard) => return guard.authenticate(&req).await,
-                            None => "several resources are configured; protect the route with a `BearerAuth` or `#[protected_resource]`",
+                            None => {
+                                "several resources are configured; protect the route with a `BearerAuth` or `#[protected_resource]`"
+                            }
                         },
                         None => "no `McpAuth` in app data",
                     };
-                    tracing::error!(reason, "`AuthInfo` extractor cannot tell which resource protects this route");
+                    tracing::error!(
+                        reason,
+                        "`AuthInfo` extractor cannot tell which resource protects this route"
+                    );
                     return Err(AuthError::server_error(reason).into());
                 }
             };
@@ -125,14 +130,19 @@ mod tests {
         for v in values {
             headers.append(header::AUTHORIZATION, HeaderValue::from_str(v).unwrap());
         }
-        bearer_token(&headers).map(str::to_owned).map_err(|e| e.kind())
+        bearer_token(&headers)
+            .map(str::to_owned)
+            .map_err(|e| e.kind())
     }
 
     #[test]
     fn header_table() {
         use AuthErrorKind::*;
         assert_eq!(parse(&[]), Err(MissingToken));
-        assert_eq!(parse(&["Bearer abc.def-_~+/=="]).as_deref(), Ok("abc.def-_~+/=="));
+        assert_eq!(
+            parse(&["Bearer abc.def-_~+/=="]).as_deref(),
+            Ok("abc.def-_~+/==")
+        );
         assert_eq!(parse(&["bearer abc"]).as_deref(), Ok("abc"));
         assert_eq!(parse(&["BEARER abc"]).as_deref(), Ok("abc"));
         assert_eq!(parse(&["Bearer   abc"]).as_deref(), Ok("abc"));

@@ -109,20 +109,45 @@ mod tests {
     #[test]
     fn well_known_rule() {
         let table = [
-            ("https://a.com", "https://a.com/.well-known/oauth-protected-resource"),
-            ("https://a.com/", "https://a.com/.well-known/oauth-protected-resource"),
-            ("https://a.com/mcp", "https://a.com/.well-known/oauth-protected-resource/mcp"),
-            ("https://a.com/mcp/", "https://a.com/.well-known/oauth-protected-resource/mcp/"),
-            ("https://a.com/a/b/mcp", "https://a.com/.well-known/oauth-protected-resource/a/b/mcp"),
+            (
+                "https://a.com",
+                "https://a.com/.well-known/oauth-protected-resource",
+            ),
+            (
+                "https://a.com/",
+                "https://a.com/.well-known/oauth-protected-resource",
+            ),
+            (
+                "https://a.com/mcp",
+                "https://a.com/.well-known/oauth-protected-resource/mcp",
+            ),
+            (
+                "https://a.com/mcp/",
+                "https://a.com/.well-known/oauth-protected-resource/mcp/",
+            ),
+            (
+                "https://a.com/a/b/mcp",
+                "https://a.com/.well-known/oauth-protected-resource/a/b/mcp",
+            ),
             (
                 "http://127.0.0.1:8080/mcp",
                 "http://127.0.0.1:8080/.well-known/oauth-protected-resource/mcp",
             ),
-            ("https://a.com:443/x", "https://a.com/.well-known/oauth-protected-resource/x"),
-            ("https://a.com/a%20b", "https://a.com/.well-known/oauth-protected-resource/a%20b"),
+            (
+                "https://a.com:443/x",
+                "https://a.com/.well-known/oauth-protected-resource/x",
+            ),
+            (
+                "https://a.com/a%20b",
+                "https://a.com/.well-known/oauth-protected-resource/a%20b",
+            ),
         ];
         for (resource, expected) in table {
-            assert_eq!(well_known_url(&Url::parse(resource).unwrap()), expected, "{resource}");
+            assert_eq!(
+                well_known_url(&Url::parse(resource).unwrap()),
+                expected,
+                "{resource}"
+            );
         }
     }
 

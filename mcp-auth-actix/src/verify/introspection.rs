@@ -51,7 +51,9 @@ impl ClientAuth {
                 client_id,
                 client_secret,
             } => {
-                let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+                let enc = |s: &str| {
+                    url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>()
+                };
                 let pair = format!("{}:{}", enc(client_id), enc(client_secret));
                 format!("Basic {}", STANDARD.encode(pair))
             }
@@ -78,7 +80,10 @@ pub struct Introspection {
 impl Introspection {
     /// Introspection with `client_secret_basic` authentication. The endpoint
     /// comes from the authorization server metadata unless set.
-    pub fn client_secret_basic(client_id: impl Into<String>, client_secret: impl Into<String>) -> Self {
+    pub fn client_secret_basic(
+        client_id: impl Into<String>,
+        client_secret: impl Into<String>,
+    ) -> Self {
         Self::with_auth(ClientAuth::ClientSecretBasic {
             client_id: client_id.into(),
             client_secret: client_secret.into(),
@@ -126,7 +131,11 @@ pub(crate) struct IntrospectionVerifier {
 
 impl IntrospectionVerifier {
     pub(crate) fn new(config: Introspection) -> Self {
-        let capacity = if config.cache_ttl.is_zero() { 0 } else { config.cache_capacity };
+        let capacity = if config.cache_ttl.is_zero() {
+            0
+        } else {
+            config.cache_capacity
+        };
         Self {
             cache: TokenCache::new(capacity),
             config,
@@ -183,7 +192,10 @@ impl IntrospectionVerifier {
         Ok(claims)
     }
 
-    async fn endpoint_from_metadata(&self, servers: &[Arc<AuthServer>]) -> Result<String, AuthError> {
+    async fn endpoint_from_metadata(
+        &self,
+        servers: &[Arc<AuthServer>],
+    ) -> Result<String, AuthError> {
         for server in servers {
             let resolved = server.resolved().await?;
             if let Some(endpoint) = &resolved.metadata.introspection_endpoint {
@@ -206,7 +218,10 @@ mod tests {
             client_id: "rs:1".into(),
             client_secret: "p@ss word".into(),
         };
-        assert_eq!(auth.header(), format!("Basic {}", STANDARD.encode("rs%3A1:p%40ss+word")));
+        assert_eq!(
+            auth.header(),
+            format!("Basic {}", STANDARD.encode("rs%3A1:p%40ss+word"))
+        );
         assert!(!format!("{auth:?}").contains("p@ss"));
     }
 }

@@ -161,7 +161,11 @@ impl KeyStore {
                 .filter(|k| k.allows(alg))
                 .cloned()
                 .collect();
-            return Ok(if keys.is_empty() { Lookup::NoKey } else { Lookup::Keys(keys) });
+            return Ok(if keys.is_empty() {
+                Lookup::NoKey
+            } else {
+                Lookup::Keys(keys)
+            });
         };
         if let Some(key) = set.by_kid.get(kid) {
             return Ok(pick(key, alg));
@@ -197,7 +201,10 @@ impl KeyStore {
     /// whose signing key was retired).
     pub(crate) fn still_published(&self, key: &Arc<Key>) -> bool {
         let set = self.current.load();
-        set.by_kid.values().chain(set.unnamed.iter()).any(|k| Arc::ptr_eq(k, key))
+        set.by_kid
+            .values()
+            .chain(set.unnamed.iter())
+            .any(|k| Arc::ptr_eq(k, key))
     }
 
     fn unavailable(&self) -> AuthError {
@@ -319,7 +326,8 @@ fn parse_key_set(url: &Url, keys: Option<&Value>, old: &KeySet) -> Result<KeySet
 }
 
 fn parse_key(value: &Value) -> Result<Key, &'static str> {
-    let jwk: Jwk = serde_json::from_value(value.clone()).map_err(|_| "malformed or unsupported JWK")?;
+    let jwk: Jwk =
+        serde_json::from_value(value.clone()).map_err(|_| "malformed or unsupported JWK")?;
     match &jwk.common.public_key_use {
         None | Some(PublicKeyUse::Signature) => {}
         Some(_) => return Err("`use` is not `sig`"),
@@ -393,7 +401,9 @@ mod tests {
     fn rsa(extra: Value) -> Value {
         let mut v = json!({"kty":"RSA","kid":"rsa1","e":"AQAB",
             "n":"0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw"});
-        v.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        v.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
         v
     }
 

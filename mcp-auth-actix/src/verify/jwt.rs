@@ -97,11 +97,16 @@ impl JwtVerifier {
 
         // Issuer first: never touch the network for an issuer we do not trust.
         let server = match claims.get("iss") {
-            Some(Value::String(iss)) => servers
-                .iter()
-                .find(|s| s.issuer() == iss)
-                .ok_or_else(|| AuthError::invalid_token("The token was issued by an untrusted issuer."))?,
-            _ => return Err(AuthError::invalid_token("The token has no valid `iss` claim.")),
+            Some(Value::String(iss)) => {
+                servers.iter().find(|s| s.issuer() == iss).ok_or_else(|| {
+                    AuthError::invalid_token("The token was issued by an untrusted issuer.")
+                })?
+            }
+            _ => {
+                return Err(AuthError::invalid_token(
+                    "The token has no valid `iss` claim.",
+                ));
+            }
         };
         let resolved = server.resolved().await?;
         let keys = resolved.keys.clone().ok_or_else(|| {
@@ -152,13 +157,23 @@ mod tests {
 
     #[test]
     fn typ_rules() {
-        let lenient = JwtVerifier { options: JwtOptions::default() };
-        let strict = JwtVerifier { options: JwtOptions::default().strict_rfc9068(true) };
+        let lenient = JwtVerifier {
+            options: JwtOptions::default(),
+        };
+        let strict = JwtVerifier {
+            options: JwtOptions::default().strict_rfc9068(true),
+        };
         for typ in [Some("at+jwt"), Some("application/at+jwt"), Some("at+JWT")] {
-            assert!(lenient.check_typ(typ).is_ok() && strict.check_typ(typ).is_ok(), "{typ:?}");
+            assert!(
+                lenient.check_typ(typ).is_ok() && strict.check_typ(typ).is_ok(),
+                "{typ:?}"
+            );
         }
         for typ in [None, Some("JWT")] {
-            assert!(lenient.check_typ(typ).is_ok() && strict.check_typ(typ).is_err(), "{typ:?}");
+            assert!(
+                lenient.check_typ(typ).is_ok() && strict.check_typ(typ).is_err(),
+                "{typ:?}"
+            );
         }
         for typ in [Some("dpop+jwt"), Some("id_token+jwt"), Some("")] {
             assert!(lenient.check_typ(typ).is_err(), "{typ:?}");

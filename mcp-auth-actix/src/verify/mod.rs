@@ -19,10 +19,10 @@ use futures_util::future::LocalBoxFuture;
 use jsonwebtoken::Algorithm;
 use serde_json::{Map, Value};
 
-pub use introspection::{ClientAuth, Introspection};
 pub(crate) use cache::TokenCache;
-pub(crate) use jwks::{Key, KeyRefreshPolicy};
 pub(crate) use introspection::IntrospectionVerifier;
+pub use introspection::{ClientAuth, Introspection};
+pub(crate) use jwks::{Key, KeyRefreshPolicy};
 pub(crate) use jwt::JwtVerifier;
 pub(crate) use server::AuthServer;
 
@@ -61,7 +61,9 @@ impl Default for JwtOptions {
     fn default() -> Self {
         use Algorithm::*;
         Self {
-            algorithms: vec![RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, EdDSA],
+            algorithms: vec![
+                RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, EdDSA,
+            ],
             leeway: Duration::from_secs(30),
             strict_rfc9068: false,
             max_token_bytes: 16 * 1024,
@@ -159,7 +161,9 @@ impl ClaimPolicy {
         match claims.get("iss") {
             Some(Value::String(iss)) if self.issuers.iter().any(|t| t == iss) => {}
             Some(Value::String(_)) => {
-                return Err(AuthError::invalid_token("The token was issued by an untrusted issuer."));
+                return Err(AuthError::invalid_token(
+                    "The token was issued by an untrusted issuer.",
+                ));
             }
             Some(_) => return Err(AuthError::invalid_token("The `iss` claim is malformed.")),
             None if self.require_iss_exp => {
@@ -178,12 +182,16 @@ impl ClaimPolicy {
         }
         if let Some(nbf) = numeric_claim(claims, "nbf")? {
             if nbf > (now + self.leeway) as f64 {
-                return Err(AuthError::invalid_token("The access token is not valid yet (`nbf`)."));
+                return Err(AuthError::invalid_token(
+                    "The access token is not valid yet (`nbf`).",
+                ));
             }
         }
         if let Some(iat) = numeric_claim(claims, "iat")? {
             if iat > (now + self.leeway) as f64 {
-                return Err(AuthError::invalid_token("The access token was issued in the future (`iat`)."));
+                return Err(AuthError::invalid_token(
+                    "The access token was issued in the future (`iat`).",
+                ));
             }
         }
         let aud_ok = match claims.get("aud") {
@@ -200,7 +208,10 @@ impl ClaimPolicy {
         }
         if self.strict {
             for claim in ["sub", "client_id", "jti"] {
-                if !claims.get(claim).is_some_and(|v| v.as_str().is_some_and(|s| !s.is_empty())) {
+                if !claims
+                    .get(claim)
+                    .is_some_and(|v| v.as_str().is_some_and(|s| !s.is_empty()))
+                {
                     return Err(AuthError::invalid_token(format!(
                         "The access token has no `{claim}` claim (RFC 9068 profile)."
                     )));
@@ -290,32 +301,91 @@ mod tests {
     #[test]
     fn claim_table() {
         let now = 1_000_000;
-        let ok = json!({"iss": "https://as.example", "aud": "https://api.example/mcp", "exp": now + 60});
+        let ok =
+            json!({"iss": "https://as.example", "aud": "https://api.example/mcp", "exp": now + 60});
         let cases: Vec<(Value, bool)> = vec![
             (ok.clone(), true),
-            (json!({"iss": "https://as.example", "aud": ["x", "https://api.example/mcp"], "exp": now + 60}), true),
-            (json!({"iss": "https://as.example", "aud": "HTTPS://API.EXAMPLE/mcp", "exp": now + 60}), true),
-            (json!({"iss": "https://as.example", "aud": "https://api.example/MCP", "exp": now + 60}), false),
-            (json!({"iss": "https://as.example", "aud": "https://api.example/mcp-evil", "exp": now + 60}), false),
-            (json!({"iss": "https://as.example", "aud": "https://api.example/mc", "exp": now + 60}), false),
+            (
+                json!({"iss": "https://as.example", "aud": ["x", "https://api.example/mcp"], "exp": now + 60}),
+                true,
+            ),
+            (
+                json!({"iss": "https://as.example", "aud": "HTTPS://API.EXAMPLE/mcp", "exp": now + 60}),
+                true,
+            ),
+            (
+                json!({"iss": "https://as.example", "aud": "https://api.example/MCP", "exp": now + 60}),
+                false,
+            ),
+            (
+                json!({"iss": "https://as.example", "aud": "https://api.example/mcp-evil", "exp": now + 60}),
+                false,
+            ),
+            (
+                json!({"iss": "https://as.example", "aud": "https://api.example/mc", "exp": now + 60}),
+                false,
+            ),
             (json!({"iss": "https://as.example", "exp": now + 60}), false),
-            (json!({"iss": "https://as.example", "aud": [], "exp": now + 60}), false),
-            (json!({"iss": "https://as.example/", "aud": "https://api.example/mcp", "exp": now + 60}), false),
-            (json!({"aud": "https://api.example/mcp", "exp": now + 60}), false),
-            (json!({"iss": "https://as.example", "aud": "https://api.example/mcp"}), false),
-            (json!({"iss": "https://as.example", "aud": "https://api.example/mcp", "exp": now - 31}), false),
-            (json!({"iss": "https://as.example", "aud": "https://api.example/mcp", "exp": now - 5}), true),
-            (json!({"iss": "https://as.example", "aud": "https://api.example/mcp", "exp": (now + 60) as f64 + 0.5}), true),
-            (json!({"iss": "https://as.example", "aud": "https://api.example/mcp", "exp": "soon"}), false),
-            (json!({"iss": "https://as.example", "aud": "https://api.example/mcp", "exp": now + 60, "nbf": now + 600}), false),
-            (json!({"iss": "https://as.example", "aud": "https://api.example/mcp", "exp": now + 60, "nbf": now + 10}), true),
-            (json!({"iss": "https://as.example", "aud": "https://api.example/mcp", "exp": now + 60, "iat": now + 600}), false),
-            (json!({"iss": 5, "aud": "https://api.example/mcp", "exp": now + 60}), false),
+            (
+                json!({"iss": "https://as.example", "aud": [], "exp": now + 60}),
+                false,
+            ),
+            (
+                json!({"iss": "https://as.example/", "aud": "https://api.example/mcp", "exp": now + 60}),
+                false,
+            ),
+            (
+                json!({"aud": "https://api.example/mcp", "exp": now + 60}),
+                false,
+            ),
+            (
+                json!({"iss": "https://as.example", "aud": "https://api.example/mcp"}),
+                false,
+            ),
+            (
+                json!({"iss": "https://as.example", "aud": "https://api.example/mcp", "exp": now - 31}),
+                false,
+            ),
+            (
+                json!({"iss": "https://as.example", "aud": "https://api.example/mcp", "exp": now - 5}),
+                true,
+            ),
+            (
+                json!({"iss": "https://as.example", "aud": "https://api.example/mcp", "exp": (now + 60) as f64 + 0.5}),
+                true,
+            ),
+            (
+                json!({"iss": "https://as.example", "aud": "https://api.example/mcp", "exp": "soon"}),
+                false,
+            ),
+            (
+                json!({"iss": "https://as.example", "aud": "https://api.example/mcp", "exp": now + 60, "nbf": now + 600}),
+                false,
+            ),
+            (
+                json!({"iss": "https://as.example", "aud": "https://api.example/mcp", "exp": now + 60, "nbf": now + 10}),
+                true,
+            ),
+            (
+                json!({"iss": "https://as.example", "aud": "https://api.example/mcp", "exp": now + 60, "iat": now + 600}),
+                false,
+            ),
+            (
+                json!({"iss": 5, "aud": "https://api.example/mcp", "exp": now + 60}),
+                false,
+            ),
         ];
         for (c, expect) in cases {
-            assert_eq!(policy().check(&claims(c.clone()), now).is_ok(), expect, "{c}");
+            assert_eq!(
+                policy().check(&claims(c.clone()), now).is_ok(),
+                expect,
+                "{c}"
+            );
         }
-        let strict = ClaimPolicy { strict: true, ..policy() };
+        let strict = ClaimPolicy {
+            strict: true,
+            ..policy()
+        };
         assert!(strict.check(&claims(ok), now).is_err());
         let full = json!({"iss": "https://as.example", "aud": "https://api.example/mcp", "exp": now + 60,
             "sub": "u", "client_id": "c", "jti": "j", "iat": now});

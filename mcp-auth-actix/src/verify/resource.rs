@@ -66,7 +66,9 @@ impl ProtectedResource {
                         cache.remove(token);
                     }
                 }
-                let verified = verifier.verify(token, &self.servers, &self.policy, now).await?;
+                let verified = verifier
+                    .verify(token, &self.servers, &self.policy, now)
+                    .await?;
                 let auth = AuthInfo::from_claims(token, verified.claims, &self.id, &self.challenge);
                 if let (Some(cache), Some(exp)) = (cache, auth.expires_at_secs()) {
                     let ttl = Duration::from_secs(exp.saturating_sub(now));
@@ -82,7 +84,12 @@ impl ProtectedResource {
             Method::Introspection(introspection) => {
                 let claims = introspection.introspect(token, &self.servers).await?;
                 self.policy.check(&claims, now)?;
-                Ok(AuthInfo::from_claims(token, (*claims).clone(), &self.id, &self.challenge))
+                Ok(AuthInfo::from_claims(
+                    token,
+                    (*claims).clone(),
+                    &self.id,
+                    &self.challenge,
+                ))
             }
             Method::Custom(verifier) => {
                 let claims = verifier.verify(token).await.map_err(|e| match e {
@@ -92,7 +99,12 @@ impl ProtectedResource {
                     VerifyError::Unavailable(cause) => AuthError::unavailable(cause),
                 })?;
                 self.policy.check(&claims, now)?;
-                Ok(AuthInfo::from_claims(token, claims, &self.id, &self.challenge))
+                Ok(AuthInfo::from_claims(
+                    token,
+                    claims,
+                    &self.id,
+                    &self.challenge,
+                ))
             }
         }
     }

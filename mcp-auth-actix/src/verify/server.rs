@@ -44,7 +44,10 @@ pub(crate) struct AuthServer {
 const DISCOVERY_RETRY: Duration = Duration::from_secs(1);
 
 impl AuthServer {
-    pub(crate) fn new(config: &AuthServerConfig, key_refresh: KeyRefreshPolicy) -> Result<Arc<Self>, FetchError> {
+    pub(crate) fn new(
+        config: &AuthServerConfig,
+        key_refresh: KeyRefreshPolicy,
+    ) -> Result<Arc<Self>, FetchError> {
         let server = Arc::new(Self {
             issuer: config.issuer().to_owned(),
             server_type: config.server_type(),
@@ -55,7 +58,9 @@ impl AuthServer {
             failure: Mutex::new(None),
         });
         if let AuthServerSource::Resolved { metadata, .. } = &config.source {
-            server.resolved.store(Some(Arc::new(server.resolve(metadata.clone())?)));
+            server
+                .resolved
+                .store(Some(Arc::new(server.resolve(metadata.clone())?)));
         }
         Ok(server)
     }
@@ -73,7 +78,9 @@ impl AuthServer {
             )),
             None => None,
         };
-        let json = serde_json::to_vec(&*metadata).map(Bytes::from).unwrap_or_default();
+        let json = serde_json::to_vec(&*metadata)
+            .map(Bytes::from)
+            .unwrap_or_default();
         Ok(Resolved {
             metadata,
             json,
@@ -138,7 +145,8 @@ impl AuthServer {
             }
             Err(err) => {
                 tracing::error!(issuer = %self.issuer, error = %err, "authorization server discovery failed");
-                *self.failure.lock().unwrap_or_else(|e| e.into_inner()) = Some((Instant::now(), err));
+                *self.failure.lock().unwrap_or_else(|e| e.into_inner()) =
+                    Some((Instant::now(), err));
             }
         }
     }
