@@ -1,1 +1,154 @@
-fn main() {}
+//! `cargo run --example quickstart`
+//!
+//! Starts, in one process, a test authorization server and an MCP endpoint
+//! protected with `#[protected_resource]` on 127.0.0.1:8080, then prints
+//! `curl` commands that get 200, 401 and 403.
+//!
+//! Environment (all optional):
+//! - `BIND`: listen address (default `127.0.0.1:8080`).
+//! - `MCP_RESOURCE`: public URL of the MCP endpoint (default `http://<BIND>/mcp`);
+//!   its origin replaces the declared one at run time.
+//! - `MCP_AUTH_ISSUER`: use this external authorization server (discovered)
+//!   instead of the embedded test issuer.
+//! - `MCP_AUTH_ISSUER_TYPE`: `oauth` or `oidc` (default: probe both, MCP order).
+
+use actix_web::{App, HttpResponse, HttpServer, Responder, post, web};
+use mcp_auth::{AuthInfo, AuthServerConfig, McpAuth, protected_resource, testing::TestIssuer};
+use serde_json::{Value, json};
+
+/// The MCP endpoint: JSON-RPC over Streamable HTTP (plain JSON responses).
+#[protected_resource(
+    resource = "http://127.0.0.1:8080/mcp",
+    scopes = ["mcp:read", "mcp:write"],
+    required_scopes = ["mcp:read"],
+    resource_name = "mcp-auth-actix quickstart",
+)]
+#[post("/mcp")]
+async fn mcp(auth: AuthInfo, body: web::Json<Value>) -> actix_web::Result<impl Responder> {
+    let id = body.get("id").cloned().unwrap_or(Value::Null);
+    let method = body.get("method").and_then(Value::as_str).unwrap_or("");
+    let result = match method {
+        "initialize" => json!({
+            "protocolVersion": body["params"]["protocolVersion"].as_str().unwrap_or("2025-11-25"),
+            "capabilities": { "tools": {} },
+            "serverInfo": { "name": "mcp-auth-actix-quickstart", "version": env!("CARGO_PKG_VERSION") },
+        }),
+        "notifications/initialized" => return Ok(HttpResponse::Accepted().finish()),
+        "tools/list" => json!({ "tools": [
+            { "name": "whoami", "description": "Who is calling, with which scopes",
+              "inputSchema": { "type": "object" } },
+            { "name": "add_note", "description": "Needs the mcp:write scope",
+              "inputSchema": { "type": "object", "properties": { "text": { "type": "string" } } } },
+        ]}),
+        "tools/call" => match body["params"]["name"].as_str() {
+            Some("whoami") => tool_text(json!({
+                "subject": auth.subject(),
+                "client_id": auth.client_id(),
+                "scopes": auth.scopes(),
+            })),
+            Some("add_note") => {
+                // Step-up: this tool needs more than the route requires.
+                auth.require_scopes(&["mcp:write"])?;
+                tool_text(json!({ "saved": body["params"]["arguments"]["text"] }))
+            }
+            _ => return Ok(rpc_error(id, -32602, "unknown tool")),
+        },
+        _ => return Ok(rpc_error(id, -32601, "method not found")),
+    };
+    Ok(HttpResponse::Ok().json(json!({ "jsonrpc": "2.0", "id": id, "result": result })))
+}
+
+fn tool_text(value: Value) -> Value {
+    json!({ "content": [{ "type": "text", "text": value.to_string() }] })
+}
+
+fn rpc_error(id: Value, code: i64, message: &str) -> HttpResponse {
+    HttpResponse::Ok()
+        .json(json!({ "jsonrpc": "2.0", "id": id, "error": { "code": code, "message": message } }))
+}
+
+#[actix_web::main]
+async fn main() -> std::io::Result<()> {
+    let bind = std::env::var("BIND").unwrap_or_else(|_| "127.0.0.1:8080".into());
+    let resource = std::env::var("MCP_RESOURCE").unwrap_or_else(|_| format!("http://{bind}/mcp"));
+    let origin = url_origin(&resource);
+
+    // The embedded issuer lives as long as `main`.
+    let (server, embedded) = match std::env::var("MCP_AUTH_ISSUER") {
+        Ok(issuer) => {
+            let config = match std::env::var("MCP_AUTH_ISSUER_TYPE") {
+                Ok(ty) => {
+                    AuthServerConfig::discovery(issuer, ty.parse().map_err(std::io::Error::other)?)
+                }
+                Err(_) => AuthServerConfig::discover(issuer),
+            };
+            (config, None)
+        }
+        Err(_) => {
+            let issuer = TestIssuer::start().await;
+            (issuer.discovery_config(), Some(issuer))
+        }
+    };
+    let auth = McpAuth::builder()
+        .authorization_server(server)
+        .public_origin(origin)
+        .build()
+        .map_err(std::io::Error::other)?;
+    let metadata_url = auth
+        .resource_metadata_url(&resource)
+        .unwrap_or_default()
+        .to_owned();
+
+    println!("MCP endpoint     {resource}");
+    println!("Metadata         curl -s {metadata_url}");
+    if let Some(issuer) = &embedded {
+        let read = issuer
+            .token_builder(&resource)
+            .scopes(&["mcp:read"])
+            .expires_in(3600)
+            .sign();
+        let post = |token: Option<&str>, tool: &str| {
+            let auth = token
+                .map(|t| format!(" -H 'Authorization: Bearer {t}'"))
+                .unwrap_or_default();
+            format!(
+                "curl -si {resource}{auth} -H 'Content-Type: application/json' \
+                 -d '{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{{\"name\":\"{tool}\"}}}}'"
+            )
+        };
+        println!("Test issuer      {}", issuer.issuer());
+        println!("\n200 (valid token):\n  {}", post(Some(&read), "whoami"));
+        println!(
+            "\n401 (no token, challenge with resource_metadata):\n  {}",
+            post(None, "whoami")
+        );
+        println!(
+            "\n403 (read-only token calls a write tool, scope=\"mcp:write\"):\n  {}",
+            post(Some(&read), "add_note")
+        );
+        println!(
+            "\nTokens: POST {} grant_type=client_credentials&resource={resource}&scope=mcp:read",
+            issuer.token_endpoint()
+        );
+    }
+    println!();
+
+    HttpServer::new(move || {
+        App::new()
+            .app_data(auth.clone())
+            .configure(mcp_auth::routes)
+            .service(mcp)
+    })
+    .bind(&bind)?
+    .run()
+    .await
+}
+
+/// `scheme://host[:port]` of a URL.
+fn url_origin(url: &str) -> String {
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    let end = url[after_scheme..]
+        .find('/')
+        .map_or(url.len(), |i| after_scheme + i);
+    url[..end].to_owned()
+}
