@@ -140,7 +140,8 @@ async fn bounded_and_typed_failures() {
             .timeout(Duration::from_millis(300))
             .max_body_bytes(64),
     );
-    let cases: Vec<(Fixture, fn(&FetchError) -> bool)> = vec![
+    type Check = fn(&FetchError) -> bool;
+    let cases: Vec<(Fixture, Check)> = vec![
         (fixture(500, "{}", 0), |e| {
             matches!(e, FetchError::Status { status: 500, .. })
         }),

@@ -43,8 +43,6 @@ pub struct ResourceConfig {
     servers: Vec<AuthServerConfig>,
     extra_audiences: Vec<String>,
     verification: Verification,
-    /// Set for resources that come from `#[protected_resource]`.
-    declared: Option<&'static ResourceDeclaration>,
 }
 
 impl fmt::Debug for ResourceConfig {
@@ -72,7 +70,6 @@ impl ResourceConfig {
             servers: Vec::new(),
             extra_audiences: Vec::new(),
             verification: Verification::Jwt,
-            declared: None,
         }
     }
 
@@ -721,12 +718,9 @@ fn merge_declarations(
                         *mine = theirs;
                     }
                 }
-                existing.declared = Some(decl);
             }
             None => {
-                let mut config = ResourceConfig::from_metadata(declared);
-                config.declared = Some(decl);
-                resources.push(config);
+                resources.push(ResourceConfig::from_metadata(declared));
             }
         }
     }

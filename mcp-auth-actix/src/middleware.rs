@@ -168,10 +168,8 @@ where
                 && req
                     .headers()
                     .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
-            if !preflight {
-                if let Err(err) = auth.authenticate(req.request()).await {
-                    return Ok(req.error_response(err).map_into_right_body());
-                }
+            if !preflight && let Err(err) = auth.authenticate(req.request()).await {
+                return Ok(req.error_response(err).map_into_right_body());
             }
             service
                 .call(req)

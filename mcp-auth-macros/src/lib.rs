@@ -10,7 +10,7 @@
 //! ([RFC 9728](https://www.rfc-editor.org/rfc/rfc9728)) and makes an Actix-web
 //! handler verify the caller's bearer token for that resource:
 //!
-//! ```ignore
+//! ```
 //! use actix_web::{Responder, web};
 //! use mcp_auth::{AuthInfo, protected_resource};
 //!
@@ -26,6 +26,7 @@
 //!     let _caller = auth; // verified for `resource`, carries `notes:read`
 //!     web::Json(body.into_inner())
 //! }
+//! # let _ = actix_web::App::new().service(notes);
 //! ```
 //!
 //! ## Keys
@@ -127,10 +128,16 @@ use proc_macro::TokenStream;
 /// See the [crate documentation](crate) for the accepted keys and the
 /// expansion. Place it above the route attribute:
 ///
-/// ```ignore
+/// ```
+/// use mcp_auth::protected_resource;
+///
 /// #[protected_resource(resource = "https://api.example.com/mcp", scopes = ["mcp"])]
 /// #[actix_web::post("/mcp")]
-/// async fn mcp(auth: mcp_auth::AuthInfo) -> impl actix_web::Responder { "ok" }
+/// async fn mcp(auth: mcp_auth::AuthInfo) -> impl actix_web::Responder {
+///     let _caller = auth;
+///     "ok"
+/// }
+/// # let _ = actix_web::App::new().service(mcp);
 /// ```
 #[proc_macro_attribute]
 pub fn protected_resource(attr: TokenStream, item: TokenStream) -> TokenStream {

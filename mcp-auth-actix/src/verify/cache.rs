@@ -15,8 +15,10 @@ use std::{
 
 const SHARDS: usize = 16;
 
+type Shard<V> = Mutex<HashMap<Box<str>, (V, Instant)>>;
+
 pub(crate) struct TokenCache<V> {
-    shards: Box<[Mutex<HashMap<Box<str>, (V, Instant)>>]>,
+    shards: Box<[Shard<V>]>,
     shard_capacity: usize,
     hasher: RandomState,
 }
@@ -31,7 +33,7 @@ impl<V: Clone> TokenCache<V> {
         })
     }
 
-    fn shard(&self, token: &str) -> &Mutex<HashMap<Box<str>, (V, Instant)>> {
+    fn shard(&self, token: &str) -> &Shard<V> {
         let i = self.hasher.hash_one(token) as usize % SHARDS;
         &self.shards[i]
     }
@@ -59,10 +61,10 @@ impl<V: Clone> TokenCache<V> {
         let mut shard = self.shard(token).lock().unwrap_or_else(|e| e.into_inner());
         if shard.len() >= self.shard_capacity && !shard.contains_key(token) {
             shard.retain(|_, (_, exp)| *exp > now);
-            if shard.len() >= self.shard_capacity {
-                if let Some(victim) = shard.keys().next().cloned() {
-                    shard.remove(&victim);
-                }
+            if shard.len() >= self.shard_capacity
+                && let Some(victim) = shard.keys().next().cloned()
+            {
+                shard.remove(&victim);
             }
         }
         shard.insert(token.into(), (value, expires));

@@ -180,19 +180,19 @@ impl ClaimPolicy {
             }
             _ => {}
         }
-        if let Some(nbf) = numeric_claim(claims, "nbf")? {
-            if nbf > (now + self.leeway) as f64 {
-                return Err(AuthError::invalid_token(
-                    "The access token is not valid yet (`nbf`).",
-                ));
-            }
+        if let Some(nbf) = numeric_claim(claims, "nbf")?
+            && nbf > (now + self.leeway) as f64
+        {
+            return Err(AuthError::invalid_token(
+                "The access token is not valid yet (`nbf`).",
+            ));
         }
-        if let Some(iat) = numeric_claim(claims, "iat")? {
-            if iat > (now + self.leeway) as f64 {
-                return Err(AuthError::invalid_token(
-                    "The access token was issued in the future (`iat`).",
-                ));
-            }
+        if let Some(iat) = numeric_claim(claims, "iat")?
+            && iat > (now + self.leeway) as f64
+        {
+            return Err(AuthError::invalid_token(
+                "The access token was issued in the future (`iat`).",
+            ));
         }
         let aud_ok = match claims.get("aud") {
             Some(Value::String(aud)) => self.audience_matches(aud),
@@ -208,9 +208,9 @@ impl ClaimPolicy {
         }
         if self.strict {
             for claim in ["sub", "client_id", "jti"] {
-                if !claims
+                if claims
                     .get(claim)
-                    .is_some_and(|v| v.as_str().is_some_and(|s| !s.is_empty()))
+                    .is_none_or(|v| v.as_str().is_none_or(str::is_empty))
                 {
                     return Err(AuthError::invalid_token(format!(
                         "The access token has no `{claim}` claim (RFC 9068 profile)."

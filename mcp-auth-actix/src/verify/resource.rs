@@ -58,13 +58,13 @@ impl ProtectedResource {
         let now = now_secs();
         match &self.method {
             Method::Jwt { verifier, cache } => {
-                if let Some(cache) = cache {
-                    if let Some(hit) = cache.get(token) {
-                        if hit.keys.still_published(&hit.key) {
-                            return Ok(hit.auth);
-                        }
-                        cache.remove(token);
+                if let Some(cache) = cache
+                    && let Some(hit) = cache.get(token)
+                {
+                    if hit.keys.still_published(&hit.key) {
+                        return Ok(hit.auth);
                     }
+                    cache.remove(token);
                 }
                 let verified = verifier
                     .verify(token, &self.servers, &self.policy, now)
