@@ -86,6 +86,15 @@ impl BearerAuth {
         &self.resource.id
     }
 
+    /// Verifies a bearer token outside an HTTP request (e.g. a WebSocket
+    /// message or a benchmark): the same checks as the middleware, required
+    /// scopes included.
+    pub async fn verify(&self, token: &str) -> Result<AuthInfo, AuthError> {
+        let auth = self.resource.verify(token).await?;
+        auth.require_scopes(&self.required)?;
+        Ok(auth)
+    }
+
     /// Authenticates `req`; on success the [`AuthInfo`] is also stored in the
     /// request extensions (for extractors and bridges such as rmcp's).
     pub(crate) async fn authenticate(&self, req: &HttpRequest) -> Result<AuthInfo, Error> {
@@ -116,9 +125,7 @@ impl BearerAuth {
             }
         };
         let token = bearer_token(req.headers()).map_err(with_scope)?;
-        let auth = self.resource.verify(token).await.map_err(with_scope)?;
-        auth.require_scopes(&self.required)?;
-        Ok(auth)
+        self.verify(token).await.map_err(with_scope)
     }
 }
 
