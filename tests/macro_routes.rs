@@ -232,6 +232,21 @@ async fn optional_auth_handler() {
         .insert_header(bearer(&token));
     let res = test::call_service(&app, req.to_request()).await;
     assert_eq!(test::read_body(res).await, "signed in");
+    // Optional does not mean lax: a bad token is still a 401 (MCP), not anonymous.
+    let expired = issuer.token_builder(TASKS).expires_in(-600).sign();
+    let req = test::TestRequest::get()
+        .uri("/tasks/public")
+        .insert_header(bearer(&expired));
+    let res = test::call_service(&app, req.to_request()).await;
+    assert_eq!(res.status(), 401);
+    assert!(challenge_of(&res).contains("error=\"invalid_token\""));
+    let req = test::TestRequest::get()
+        .uri("/tasks/public")
+        .insert_header(("Authorization", "Bearer"));
+    assert_eq!(
+        test::call_service(&app, req.to_request()).await.status(),
+        400
+    );
 }
 
 #[actix_web::test]

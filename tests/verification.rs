@@ -26,8 +26,8 @@ use actix_web::{
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use mcp_auth::{
-    AuthError, AuthInfo, AuthServerConfig, BearerAuth, HttpOptions, JwtOptions, McpAuth,
-    ResourceConfig,
+    AuthError, AuthInfo, AuthServerConfig, BearerAuth, HttpOptions, JwtOptions, MaybeAuthInfo,
+    McpAuth, ResourceConfig,
     config::FetchOptions,
     testing::{Endpoint, JwksMode, TestIssuer},
     verify::{Introspection, VerifiedClaims, VerifyError},
@@ -286,6 +286,11 @@ async fn optional(auth: Option<AuthInfo>) -> HttpResponse {
     }))
 }
 
+/// Strict optional authentication.
+async fn maybe(auth: MaybeAuthInfo) -> HttpResponse {
+    HttpResponse::Ok().json(json!({ "authenticated": auth.0.is_some() }))
+}
+
 async fn debug(auth: AuthInfo) -> HttpResponse {
     HttpResponse::Ok().json(json!({
         "debug": format!("{auth:?}"),
@@ -324,6 +329,11 @@ macro_rules! app {
                     web::resource("/extract")
                         .app_data(bearer.clone())
                         .route(web::post().to(echo)),
+                )
+                .service(
+                    web::resource("/maybe")
+                        .app_data(bearer.clone())
+                        .route(web::post().to(maybe)),
                 )
                 .service(
                     web::resource("/opt")
@@ -1178,8 +1188,6 @@ async fn garbage_jwks_is_a_503() {
 // ---------------------------------------------------------------------------
 
 #[actix_web::test]
-#[ignore = "BUG: concurrent requests for a newly rotated kid beyond the unknown-kid burst (3) \
-            get 401 instead of joining the in-flight JWKS refresh (verify/jwks.rs KeyStore::lookup)"]
 async fn concurrent_requests_for_a_new_kid_share_one_fetch() {
     let issuer = TestIssuer::start().await;
     let auth = build_auth(issuer.resolved_config(), JwtOptions::default());
@@ -1203,33 +1211,6 @@ async fn concurrent_requests_for_a_new_kid_share_one_fetch() {
 
     let ok = statuses.iter().filter(|s| **s == 200).count();
     assert_eq!(ok, 200, "statuses: {statuses:?}");
-    assert_eq!(issuer.requests(Endpoint::Jwks), before + 1);
-}
-
-#[actix_web::test]
-async fn concurrent_requests_within_the_burst_share_one_fetch() {
-    // Companion to the ignored test above: three concurrent requests (the
-    // default burst) for a new kid all succeed with a single fetch.
-    let issuer = TestIssuer::start().await;
-    let auth = build_auth(issuer.resolved_config(), JwtOptions::default());
-    let app = app!(auth, auth.bearer_auth(RESOURCE).unwrap());
-    assert_ok(
-        &send(&app, bearer(&issuer.token(RESOURCE, &[])).to_request()).await,
-        "warm-up",
-    );
-    let before = issuer.requests(Endpoint::Jwks);
-    let new_kid = issuer.add_key(Algorithm::RS256);
-    issuer.set_jwks_delay(200);
-    let tokens: Vec<String> = (0..3)
-        .map(|_| issuer.token_builder(RESOURCE).key(&new_kid).sign())
-        .collect();
-    let calls = tokens
-        .iter()
-        .map(|t| send(&app, bearer(t).to_request()))
-        .collect();
-    for resp in join_all(calls).await {
-        assert_ok(&resp, "concurrent new kid");
-    }
     assert_eq!(issuer.requests(Endpoint::Jwks), before + 1);
 }
 
@@ -1431,6 +1412,18 @@ async fn extractors_configured_by_app_data() {
         resp.json(),
         json!({"authenticated": true, "sub": "test-user"})
     );
+
+    // actix's blanket `Option<T>` swallows errors: an expired token is anonymous...
+    let expired = issuer.token_builder(RESOURCE).expires_in(-600).sign();
+    let resp = send(&app, bearer_at("/opt", &expired).to_request()).await;
+    assert_eq!(resp.json(), json!({"authenticated": false, "sub": null}));
+    // ...while `MaybeAuthInfo` is anonymous only without credentials.
+    let resp = send(&app, TestRequest::post().uri("/maybe").to_request()).await;
+    assert_eq!(resp.json(), json!({"authenticated": false}));
+    let resp = send(&app, bearer_at("/maybe", &token).to_request()).await;
+    assert_eq!(resp.json(), json!({"authenticated": true}));
+    let resp = send(&app, bearer_at("/maybe", &expired).to_request()).await;
+    assert_eq!(resp.status, 401);
 
     // A plain `AuthInfo` route without middleware still challenges.
     let resp = send(&app, TestRequest::post().uri("/extract").to_request()).await;
@@ -1740,8 +1733,6 @@ async fn cached_token_is_not_used_after_exp() {
 // ---------------------------------------------------------------------------
 
 #[actix_web::test]
-#[ignore = "BUG: an inverted KeyRefreshPolicy (min_max_age > max_max_age) is accepted by build() \
-            and panics in the JWKS fetch task (Duration::clamp in verify/jwks.rs KeyStore::fetch)"]
 async fn inverted_key_refresh_bounds_are_rejected_at_build() {
     let issuer = TestIssuer::start().await;
     let mut jwt = JwtOptions::default();

@@ -68,6 +68,44 @@ impl<R: DeclaredResource> Verified<R> {
     }
 }
 
+/// Stands in for `Option<AuthInfo>`: `None` when the request carries no
+/// credentials, an error when it carries invalid ones (MCP: invalid tokens
+/// get 401), unlike actix's blanket `Option<T>` which swallows errors.
+pub struct OptionalVerified<R: DeclaredResource> {
+    auth: Option<AuthInfo>,
+    _resource: PhantomData<R>,
+}
+
+impl<R: DeclaredResource> OptionalVerified<R> {
+    /// The verified caller, if any.
+    pub fn into_inner(self) -> Option<AuthInfo> {
+        self.auth
+    }
+}
+
+impl<R: DeclaredResource> FromRequest for OptionalVerified<R> {
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            if !crate::extract::has_credentials(&req) {
+                return Ok(OptionalVerified {
+                    auth: None,
+                    _resource: PhantomData,
+                });
+            }
+            crate::extract::authenticate_declared(&req, R::DECLARATION)
+                .await
+                .map(|auth| OptionalVerified {
+                    auth: Some(auth),
+                    _resource: PhantomData,
+                })
+        })
+    }
+}
+
 impl<R: DeclaredResource> FromRequest for Verified<R> {
     type Error = actix_web::Error;
     type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;

@@ -325,6 +325,29 @@ impl McpAuthBuilder {
                          `jsonwebtoken::crypto::CryptoProvider::install_default` first",
             });
         }
+        if let Some(reason) = self.jwt.key_refresh.problem() {
+            return Err(ConfigError::InvalidField {
+                subject: "JwtOptions".into(),
+                field: "key_refresh",
+                reason: reason.into(),
+            });
+        }
+        if let Some(alg) = self.jwt.algorithms.iter().find(|a| {
+            matches!(
+                a,
+                jsonwebtoken::Algorithm::HS256
+                    | jsonwebtoken::Algorithm::HS384
+                    | jsonwebtoken::Algorithm::HS512
+            )
+        }) {
+            return Err(ConfigError::InvalidField {
+                subject: "JwtOptions".into(),
+                field: "algorithms",
+                reason: format!(
+                    "{alg:?} is symmetric; keys from a JWKS must never verify HMAC tokens"
+                ),
+            });
+        }
         let resources =
             merge_declarations(std::mem::take(&mut self.resources), &self.declarations)?;
         let origin = match &self.public_origin {

@@ -43,6 +43,11 @@ impl Flight {
         }))
     }
 
+    /// Whether a run is in progress.
+    pub(crate) fn is_running(&self) -> bool {
+        self.0.running.load(Ordering::Acquire)
+    }
+
     /// Starts `work` unless a run is in progress; never waits.
     /// Returns `true` if this call started a run.
     pub(crate) fn start<F>(&self, work: impl FnOnce() -> F) -> bool

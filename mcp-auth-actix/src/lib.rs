@@ -24,7 +24,7 @@ pub mod __private;
 pub use builder::{McpAuth, McpAuthBuilder, ResourceConfig};
 pub use config::{AuthServerConfig, AuthServerType, AuthorizationServerMetadata};
 pub use error::{AuthError, ConfigError, FetchError};
-pub use extract::AuthInfo;
+pub use extract::{AuthInfo, MaybeAuthInfo};
 pub use http::HttpOptions;
 pub use metadata::{ResourceServerMetadata, routes, scope};
 pub use middleware::BearerAuth;

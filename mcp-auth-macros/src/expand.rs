@@ -234,7 +234,8 @@ fn below_route(span: Span) -> syn::Error {
 enum ParamKind {
     /// `AuthInfo`: extracted as `Verified<Marker>`, converted with `into_inner`.
     Auth,
-    /// `Option<AuthInfo>`: extracted as `Option<Verified<Marker>>`.
+    /// `Option<AuthInfo>`: extracted as `OptionalVerified<Marker>` (`None`
+    /// only without credentials; an invalid token is still rejected).
     OptionalAuth,
     /// Any other extractor, passed through unchanged.
     Other,
@@ -293,13 +294,9 @@ fn emit(decl: &Declaration, func: ItemFn) -> TokenStream {
             }
             ParamKind::OptionalAuth => {
                 has_auth = true;
-                let verified = quote_spanned! {ty.span()=>
-                    ::core::option::Option<#private::Verified<#marker>>
-                };
+                let verified = quote_spanned!(ty.span()=> #private::OptionalVerified<#marker>);
                 outer_inputs.push(quote!(#arg: #verified));
-                call_args.push(quote! {
-                    ::core::option::Option::map(#arg, #private::Verified::into_inner)
-                });
+                call_args.push(quote!(#private::OptionalVerified::into_inner(#arg)));
             }
             ParamKind::Other => {
                 outer_inputs.push(quote!(#arg: #ty));

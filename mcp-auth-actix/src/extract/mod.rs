@@ -54,6 +54,36 @@ impl FromRequest for AuthInfo {
     }
 }
 
+/// Whether the request presents any credentials at all (a Bearer
+/// `Authorization` header, well-formed or not).
+pub(crate) fn has_credentials(req: &HttpRequest) -> bool {
+    !matches!(
+        bearer_token(req.headers()).map_err(|e| e.kind()),
+        Err(crate::error::AuthErrorKind::MissingToken)
+    )
+}
+
+/// Optional authentication that stays strict: `MaybeAuthInfo(None)` when the
+/// request has no credentials, but a 401/400 when it has invalid ones.
+///
+/// Prefer it to `Option<AuthInfo>`, whose actix blanket implementation turns
+/// every error (an expired or forged token included) into `None`.
+#[derive(Debug, Clone)]
+pub struct MaybeAuthInfo(pub Option<AuthInfo>);
+
+impl FromRequest for MaybeAuthInfo {
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        if !has_credentials(req) {
+            return Box::pin(async { Ok(MaybeAuthInfo(None)) });
+        }
+        let auth = AuthInfo::from_request(req, payload);
+        Box::pin(async move { auth.await.map(|a| MaybeAuthInfo(Some(a))) })
+    }
+}
+
 /// Verifies the request for a `#[protected_resource]` declaration.
 pub(crate) async fn authenticate_declared(
     req: &HttpRequest,

@@ -61,6 +61,19 @@ impl Default for KeyRefreshPolicy {
     }
 }
 
+impl KeyRefreshPolicy {
+    /// Why this policy cannot work, if it cannot.
+    pub(crate) fn problem(&self) -> Option<&'static str> {
+        if self.min_max_age > self.max_max_age {
+            Some("`min_max_age` is greater than `max_max_age`")
+        } else if self.unknown_kid_refill.is_zero() {
+            Some("`unknown_kid_refill` must be positive")
+        } else {
+            None
+        }
+    }
+}
+
 /// A parsed verification key.
 pub(crate) struct Key {
     pub(crate) decoding: DecodingKey,
@@ -170,7 +183,9 @@ impl KeyStore {
         if let Some(key) = set.by_kid.get(kid) {
             return Ok(pick(key, alg));
         }
-        if !self.may_refresh_for(kid) {
+        // Join a refresh already under way (it may bring this key) without
+        // spending a token; otherwise spend one, or refuse without fetching.
+        if !self.flight.is_running() && !self.may_refresh_for(kid) {
             return Ok(Lookup::NoKey);
         }
         self.refresh_and_wait().await;
@@ -253,9 +268,11 @@ impl KeyStore {
         });
         match outcome {
             Ok((mut set, max_age)) => {
+                // `build` checked min <= max; max() then min() cannot panic anyway.
                 let ttl = max_age
                     .unwrap_or(self.policy.default_max_age)
-                    .clamp(self.policy.min_max_age, self.policy.max_max_age);
+                    .max(self.policy.min_max_age)
+                    .min(self.policy.max_max_age);
                 set.fresh_until = Some(Instant::now() + ttl);
                 self.current.store(Arc::new(set));
                 let mut state = self.lock();

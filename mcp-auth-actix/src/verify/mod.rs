@@ -22,7 +22,8 @@ use serde_json::{Map, Value};
 pub(crate) use cache::TokenCache;
 pub(crate) use introspection::IntrospectionVerifier;
 pub use introspection::{ClientAuth, Introspection};
-pub(crate) use jwks::{Key, KeyRefreshPolicy};
+pub(crate) use jwks::Key;
+pub use jwks::KeyRefreshPolicy;
 pub(crate) use jwt::JwtVerifier;
 pub(crate) use server::AuthServer;
 
