@@ -12,7 +12,12 @@ mod flight;
 mod http;
 pub mod metadata;
 mod middleware;
+mod tool_scopes;
 pub mod verify;
+
+#[cfg(feature = "rmcp")]
+#[cfg_attr(docsrs, doc(cfg(feature = "rmcp")))]
+pub mod rmcp;
 
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
@@ -28,6 +33,7 @@ pub use extract::{AuthInfo, MaybeAuthInfo};
 pub use http::HttpOptions;
 pub use metadata::{ResourceServerMetadata, routes, scope};
 pub use middleware::BearerAuth;
+pub use tool_scopes::ToolScopes;
 pub use verify::{JwtOptions, VerifiedClaims};
 
 #[cfg(feature = "macros")]
