@@ -15,7 +15,7 @@ use futures_util::future::{Ready, ready};
 use crate::{
     AuthInfo,
     error::{AuthError, AuthErrorKind, join_scopes},
-    extract::bearer_token,
+    extract::bearer_credentials,
     verify::resource::ProtectedResource,
 };
 
@@ -90,7 +90,11 @@ impl BearerAuth {
     /// message or a benchmark): the same checks as the middleware, required
     /// scopes included.
     pub async fn verify(&self, token: &str) -> Result<AuthInfo, AuthError> {
-        let auth = self.resource.verify(token).await?;
+        self.verify_raw(token.as_bytes()).await
+    }
+
+    async fn verify_raw(&self, raw: &[u8]) -> Result<AuthInfo, AuthError> {
+        let auth = self.resource.verify(raw).await?;
         auth.require_scopes(&self.required)?;
         Ok(auth)
     }
@@ -124,8 +128,8 @@ impl BearerAuth {
                 _ => err,
             }
         };
-        let token = bearer_token(req.headers()).map_err(with_scope)?;
-        self.verify(token).await.map_err(with_scope)
+        let token = bearer_credentials(req.headers()).map_err(with_scope)?;
+        self.verify_raw(token).await.map_err(with_scope)
     }
 }
 

@@ -1,21 +1,52 @@
 //! Bounded, sharded cache from a token to its verification result.
 //!
-//! Keys are the tokens themselves (compared in full, so no hash collision
-//! can hand one caller another's identity). Each shard is a short-lived
-//! `std` mutex that is never held across an `.await`; 16 shards keep workers
-//! from contending. When a shard is full, expired entries go first, then an
-//! arbitrary one.
+//! Entries are keyed by a keyed hash (`RandomState`) of the token's length
+//! and last 64 bytes, which lie in the signature for every JWS algorithm, so
+//! hashing costs the same for a 600-byte or a 6-KiB token. The full token is
+//! stored and compared on every hit: a hash collision is a miss, never one
+//! caller seeing another's identity. Only verified tokens are inserted, and
+//! their signatures are unpredictable, so colliding entries cannot be forced.
+//! Each shard is a short-lived `std` mutex never held across an `.await`;
+//! 16 shards keep workers from contending. When a shard is full, expired
+//! entries go first, then an arbitrary one.
 
 use std::{
     collections::HashMap,
-    hash::{BuildHasher, RandomState},
+    hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState},
     sync::Mutex,
     time::Instant,
 };
 
 const SHARDS: usize = 16;
+const HASHED_SUFFIX: usize = 64;
 
-type Shard<V> = Mutex<HashMap<Box<str>, (V, Instant)>>;
+/// The map key is already a keyed hash: pass it through.
+#[derive(Default)]
+struct PreHashed(u64);
+
+impl Hasher for PreHashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+struct Entry<V> {
+    token: Box<[u8]>,
+    value: V,
+    expires: Instant,
+}
+
+type Shard<V> = Mutex<HashMap<u64, Entry<V>, BuildHasherDefault<PreHashed>>>;
 
 pub(crate) struct TokenCache<V> {
     shards: Box<[Shard<V>]>,
@@ -27,55 +58,73 @@ impl<V: Clone> TokenCache<V> {
     /// `None` when `capacity` is 0 (caching disabled).
     pub(crate) fn new(capacity: usize) -> Option<Self> {
         (capacity > 0).then(|| Self {
-            shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            shards: (0..SHARDS)
+                .map(|_| Mutex::new(HashMap::default()))
+                .collect(),
             shard_capacity: capacity.div_ceil(SHARDS),
             hasher: RandomState::new(),
         })
     }
 
-    fn shard(&self, token: &str) -> &Shard<V> {
-        let i = self.hasher.hash_one(token) as usize % SHARDS;
-        &self.shards[i]
+    fn locate(&self, bytes: &[u8]) -> (u64, &Shard<V>) {
+        let suffix = &bytes[bytes.len().saturating_sub(HASHED_SUFFIX)..];
+        let mut h = self.hasher.build_hasher();
+        h.write_usize(bytes.len());
+        h.write(suffix);
+        let hash = h.finish();
+        (hash, &self.shards[(hash >> 60) as usize % SHARDS])
     }
 
-    /// The cached value, if present and not expired.
-    pub(crate) fn get(&self, token: &str) -> Option<V> {
+    /// The cached value, if present, for exactly this token, and not expired.
+    pub(crate) fn get(&self, token: &[u8]) -> Option<V> {
+        let (hash, shard) = self.locate(token);
         let now = Instant::now();
-        let mut shard = self.shard(token).lock().unwrap_or_else(|e| e.into_inner());
-        match shard.get(token) {
-            Some((value, expires)) if *expires > now => Some(value.clone()),
-            Some(_) => {
-                shard.remove(token);
-                None
-            }
-            None => None,
+        let mut shard = shard.lock().unwrap_or_else(|e| e.into_inner());
+        let entry = shard.get(&hash)?;
+        if *entry.token != *token {
+            return None;
         }
+        if entry.expires > now {
+            return Some(entry.value.clone());
+        }
+        shard.remove(&hash);
+        None
     }
 
     /// Caches `value` until `expires`.
-    pub(crate) fn insert(&self, token: &str, value: V, expires: Instant) {
+    pub(crate) fn insert(&self, token: &[u8], value: V, expires: Instant) {
         let now = Instant::now();
         if expires <= now {
             return;
         }
-        let mut shard = self.shard(token).lock().unwrap_or_else(|e| e.into_inner());
-        if shard.len() >= self.shard_capacity && !shard.contains_key(token) {
-            shard.retain(|_, (_, exp)| *exp > now);
+        let (hash, shard) = self.locate(token);
+        let mut shard = shard.lock().unwrap_or_else(|e| e.into_inner());
+        if shard.len() >= self.shard_capacity && !shard.contains_key(&hash) {
+            shard.retain(|_, e| e.expires > now);
             if shard.len() >= self.shard_capacity
-                && let Some(victim) = shard.keys().next().cloned()
+                && let Some(victim) = shard.keys().next().copied()
             {
                 shard.remove(&victim);
             }
         }
-        shard.insert(token.into(), (value, expires));
+        let token = token.into();
+        shard.insert(
+            hash,
+            Entry {
+                token,
+                value,
+                expires,
+            },
+        );
     }
 
     /// Drops one token (e.g. its signing key was retired).
-    pub(crate) fn remove(&self, token: &str) {
-        self.shard(token)
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(token);
+    pub(crate) fn remove(&self, token: &[u8]) {
+        let (hash, shard) = self.locate(token);
+        let mut shard = shard.lock().unwrap_or_else(|e| e.into_inner());
+        if shard.get(&hash).is_some_and(|e| *e.token == *token) {
+            shard.remove(&hash);
+        }
     }
 
     #[cfg(test)]
@@ -95,16 +144,33 @@ mod tests {
         assert!(TokenCache::<u32>::new(0).is_none());
         let cache = TokenCache::new(32).unwrap();
         let later = Instant::now() + Duration::from_secs(60);
-        cache.insert("a", 1, later);
-        assert_eq!(cache.get("a"), Some(1));
-        assert_eq!(cache.get("b"), None);
-        cache.insert("past", 2, Instant::now() - Duration::from_secs(1));
-        assert_eq!(cache.get("past"), None);
+        cache.insert(b"a", 1, later);
+        assert_eq!(cache.get(b"a"), Some(1));
+        assert_eq!(cache.get(b"b"), None);
+        cache.insert(b"past", 2, Instant::now() - Duration::from_secs(1));
+        assert_eq!(cache.get(b"past"), None);
         for i in 0..10_000 {
-            cache.insert(&format!("t{i}"), i, later);
+            cache.insert(format!("t{i}").as_bytes(), i, later);
         }
         assert!(cache.len() <= 32);
-        cache.remove("t9999");
-        assert_eq!(cache.get("t9999"), None);
+        cache.remove(b"t9999");
+        assert_eq!(cache.get(b"t9999"), None);
+    }
+
+    #[test]
+    fn same_suffix_different_token_is_a_miss() {
+        let cache = TokenCache::new(32).unwrap();
+        let later = Instant::now() + Duration::from_secs(60);
+        let tail = "s".repeat(HASHED_SUFFIX);
+        let (a, b) = (format!("AAAA{tail}"), format!("BBBB{tail}"));
+        cache.insert(a.as_bytes(), 1, later);
+        assert_eq!(cache.get(b.as_bytes()), None, "same hash, other token");
+        assert_eq!(cache.get(a.as_bytes()), Some(1));
+        cache.remove(b.as_bytes());
+        assert_eq!(
+            cache.get(a.as_bytes()),
+            Some(1),
+            "removing another token keeps this one"
+        );
     }
 }

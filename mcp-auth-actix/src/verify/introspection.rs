@@ -147,7 +147,7 @@ impl IntrospectionVerifier {
         token: &str,
         servers: &[Arc<AuthServer>],
     ) -> Result<Arc<Map<String, Value>>, AuthError> {
-        if let Some(hit) = self.cache.as_ref().and_then(|c| c.get(token)) {
+        if let Some(hit) = self.cache.as_ref().and_then(|c| c.get(token.as_bytes())) {
             return Ok(hit);
         }
         let endpoint = match &self.config.endpoint {
@@ -187,7 +187,7 @@ impl IntrospectionVerifier {
                 Some(_) => Duration::ZERO,
                 None => self.config.cache_ttl,
             };
-            cache.insert(token, claims.clone(), Instant::now() + ttl);
+            cache.insert(token.as_bytes(), claims.clone(), Instant::now() + ttl);
         }
         Ok(claims)
     }

@@ -10,7 +10,10 @@
 
 use std::{
     collections::HashMap,
-    sync::{Arc, Mutex},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, Ordering},
+    },
     time::{Duration, Instant},
 };
 
@@ -77,6 +80,9 @@ impl KeyRefreshPolicy {
 /// A parsed verification key.
 pub(crate) struct Key {
     pub(crate) decoding: DecodingKey,
+    /// Set when a refresh no longer lists this key; cached tokens it signed
+    /// die with it (an O(1) check on the cache-hit path).
+    retired: AtomicBool,
     /// Algorithms this key may verify (from its `alg`, or its `kty`/`crv`).
     algorithms: Vec<Algorithm>,
     /// The JWK as received, to keep identity across refreshes.
@@ -86,6 +92,11 @@ pub(crate) struct Key {
 impl Key {
     pub(crate) fn allows(&self, alg: Algorithm) -> bool {
         self.algorithms.contains(&alg)
+    }
+
+    /// Whether the issuer still publishes this key.
+    pub(crate) fn is_published(&self) -> bool {
+        !self.retired.load(Ordering::Acquire)
     }
 }
 
@@ -212,16 +223,6 @@ impl KeyStore {
         }
     }
 
-    /// Whether `key` is still published (used to expire cached tokens
-    /// whose signing key was retired).
-    pub(crate) fn still_published(&self, key: &Arc<Key>) -> bool {
-        let set = self.current.load();
-        set.by_kid
-            .values()
-            .chain(set.unnamed.iter())
-            .any(|k| Arc::ptr_eq(k, key))
-    }
-
     fn unavailable(&self) -> AuthError {
         let cause = self
             .lock()
@@ -274,7 +275,19 @@ impl KeyStore {
                     .max(self.policy.min_max_age)
                     .min(self.policy.max_max_age);
                 set.fresh_until = Some(Instant::now() + ttl);
-                self.current.store(Arc::new(set));
+                let old = self.current.swap(Arc::new(set));
+                let new = self.current.load();
+                let listed = |key: &Arc<Key>| {
+                    new.by_kid
+                        .values()
+                        .chain(new.unnamed.iter())
+                        .any(|k| Arc::ptr_eq(k, key))
+                };
+                for key in old.by_kid.values().chain(old.unnamed.iter()) {
+                    if !listed(key) {
+                        key.retired.store(true, Ordering::Release);
+                    }
+                }
                 let mut state = self.lock();
                 state.last_error = None;
                 state.negative.clear();
@@ -385,6 +398,7 @@ fn parse_key(value: &Value) -> Result<Key, &'static str> {
     Ok(Key {
         decoding,
         algorithms,
+        retired: AtomicBool::new(false),
         raw: String::new(),
     })
 }

