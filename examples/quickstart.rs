@@ -12,7 +12,7 @@
 //!   instead of the embedded test issuer.
 //! - `MCP_AUTH_ISSUER_TYPE`: `oauth` or `oidc` (default: probe both, MCP order).
 
-use actix_web::{App, HttpResponse, HttpServer, Responder, post, web};
+use actix_web::{App, HttpResponse, HttpServer, Responder, post, route, web};
 use mcp_auth::{AuthInfo, AuthServerConfig, McpAuth, protected_resource, testing::TestIssuer};
 use serde_json::{Value, json};
 
@@ -56,6 +56,21 @@ async fn mcp(auth: AuthInfo, body: web::Json<Value>) -> actix_web::Result<impl R
         _ => return Ok(rpc_error(id, -32601, "method not found")),
     };
     Ok(HttpResponse::Ok().json(json!({ "jsonrpc": "2.0", "id": id, "result": result })))
+}
+
+/// Streamable HTTP: this server offers no SSE stream (GET) and no sessions
+/// (DELETE), so it answers 405. Same resource, so the same metadata document.
+#[protected_resource(
+    resource = "http://127.0.0.1:8080/mcp",
+    scopes = ["mcp:read", "mcp:write"],
+    required_scopes = ["mcp:read"],
+    resource_name = "mcp-auth-actix quickstart",
+)]
+#[route("/mcp", method = "GET", method = "DELETE")]
+async fn mcp_no_stream() -> HttpResponse {
+    HttpResponse::MethodNotAllowed()
+        .insert_header(("Allow", "POST"))
+        .finish()
 }
 
 fn tool_text(value: Value) -> Value {
@@ -138,6 +153,7 @@ async fn main() -> std::io::Result<()> {
             .app_data(auth.clone())
             .configure(mcp_auth::routes)
             .service(mcp)
+            .service(mcp_no_stream)
     })
     .bind(&bind)?
     .run()

@@ -164,7 +164,11 @@ async fn audience_and_scopes_per_handler() {
         challenge.starts_with("Bearer error=\"insufficient_scope\""),
         "{challenge}"
     );
-    assert!(challenge.contains("scope=\"notes:write\""), "{challenge}");
+    // Granted plus missing: the client keeps notes:read when it steps up.
+    assert!(
+        challenge.contains("scope=\"notes:read notes:write\""),
+        "{challenge}"
+    );
     assert!(challenge.contains(
         "resource_metadata=\"http://127.0.0.1:8080/.well-known/oauth-protected-resource/notes\""
     ));

@@ -123,7 +123,10 @@ async fn tools_see_the_caller_and_step_up_is_a_403() {
             challenge.contains("error=\"insufficient_scope\", "),
             "{challenge}"
         );
-        assert!(challenge.contains("scope=\"mcp:write\""), "{challenge}");
+        assert!(
+            challenge.contains("scope=\"mcp:read mcp:write\""),
+            "{challenge}"
+        );
     }
     // The body read by ToolScopes is handed on intact.
     let res = test::call_service(&app, post(Some(&write), call("write")).to_request()).await;

@@ -1382,7 +1382,7 @@ async fn required_scopes_and_step_up() {
         &resp,
         403,
         Some("insufficient_scope"),
-        Some("mcp:write"),
+        Some("mcp:read mcp:write"),
         "step-up",
     );
 

@@ -236,7 +236,7 @@ async def main() -> int:
                 forbidden = [e for e in exchanges if e["status"] == 403]
                 expect(forbidden, f"the SDK never saw our 403: {rec.summary(before)}")
                 www = forbidden[0]["www"] or ""
-                expect('error="insufficient_scope"' in www and 'scope="mcp:write"' in www, f"403 challenge: {www}")
+                expect('error="insufficient_scope"' in www and 'scope="mcp:read mcp:write"' in www, f"403 challenge: {www}")
                 tokens = rec.token_requests(before)
                 expect(tokens, f"no new token request after the 403: {rec.summary(before)}")
                 scope = parse_qs(tokens[-1]["body"]).get("scope", [""])[0]

@@ -109,13 +109,13 @@ async function mainPhase() {
     return expectInvalidToken(await rpc(MCP_URL, token, 'tools/call', { name: 'whoami', arguments: {} }));
   });
 
-  await check('read-only token on add_note: 403 insufficient_scope, scope="mcp:write"', async () => {
+  await check('read-only token on add_note: 403 insufficient_scope, scope="mcp:read mcp:write" (granted + missing)', async () => {
     const { access_token: token } = await mintToken(ISSUER, 'interop-es256', { resource: MCP_URL, scope: 'mcp:read' });
     const r = await rpc(MCP_URL, token, 'tools/call', { name: 'add_note', arguments: { text: 'hi' } });
     assertEq(r.status, 403, 'status');
     const p = parseBearer(r.www);
     assertEq(p.error, 'insufficient_scope', 'error');
-    assertEq(p.scope, 'mcp:write', 'scope');
+    assertEq(p.scope, 'mcp:read mcp:write', 'scope');
     assertEq(p.resource_metadata, PRM_URL, 'resource_metadata');
   });
 
@@ -126,13 +126,13 @@ async function mainPhase() {
     assertEq(JSON.parse(r.json.result.content[0].text), { saved: 'hi' }, 'tool result');
   });
 
-  await check('write-only token (no mcp:read) on /mcp: 403 insufficient_scope, scope="mcp:read"', async () => {
+  await check('write-only token (no mcp:read) on /mcp: 403 insufficient_scope, scope="mcp:write mcp:read"', async () => {
     const { access_token: token } = await mintToken(ISSUER, 'interop-rs256', { resource: MCP_URL, scope: 'mcp:write' });
     const r = await rpc(MCP_URL, token, 'tools/list');
     assertEq(r.status, 403, 'status');
     const p = parseBearer(r.www);
     assertEq(p.error, 'insufficient_scope', 'error');
-    assertEq(p.scope, 'mcp:read', 'scope');
+    assertEq(p.scope, 'mcp:write mcp:read', 'scope');
   });
 
   await check('short-lived token (TTL 3 s) is accepted before and just after exp (30 s leeway)', async () => {

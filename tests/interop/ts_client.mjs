@@ -108,7 +108,7 @@ await check(`${prefix} tools/call whoami returns the client and its scopes`, asy
   return res.content[0].text;
 });
 
-await check(`${prefix} add_note with a read-only token: SDK surfaces our 403 insufficient_scope, scope=mcp:write`, async () => {
+await check(`${prefix} add_note with a read-only token: SDK surfaces our 403 insufficient_scope, scope="mcp:read mcp:write"`, async () => {
   const before = log.length;
   let error;
   try {
@@ -122,7 +122,7 @@ await check(`${prefix} add_note with a read-only token: SDK surfaces our 403 ins
   assert(forbidden.length, 'the SDK never saw our 403');
   const params = extractWWWAuthenticateParams(new Response(null, { status: 403, headers: { 'www-authenticate': forbidden[0].www } }));
   assertEq(params.error, 'insufficient_scope', 'error parsed by the SDK');
-  assertEq(params.scope, 'mcp:write', 'scope parsed by the SDK');
+  assertEq(params.scope, 'mcp:read mcp:write', 'scope parsed by the SDK');
   assertEq(params.resourceMetadataUrl?.href, prmUrl.href, 'resource_metadata parsed by the SDK');
   const tokenReqs = log.slice(before).filter((e) => e.method === 'POST' && e.url.startsWith(`${ISSUER}/token`));
   const scopes = tokenReqs.map((e) => new URLSearchParams(e.body || '').get('scope'));

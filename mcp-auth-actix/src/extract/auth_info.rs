@@ -142,14 +142,22 @@ impl AuthInfo {
 
     /// Step-up authorization inside a handler: `Ok` when every scope in
     /// `required` was granted, else the same 403 `insufficient_scope`
-    /// challenge the middleware sends, listing all of `required`
-    /// (MCP 2026-07-28: one challenge with every scope the operation needs).
+    /// challenge the middleware sends. Its `scope` is the granted scopes
+    /// plus the missing ones, in one challenge: what MCP 2025-11-25
+    /// recommends (the client keeps its permissions when it re-authorizes)
+    /// and a superset of what 2026-07-28 requires (every scope the operation
+    /// needs, including those the route already demanded).
     pub fn require_scopes<S: AsRef<str>>(&self, required: &[S]) -> Result<(), AuthError> {
         if required.iter().all(|s| self.has_scope(s.as_ref())) {
-            Ok(())
-        } else {
-            Err(AuthError::insufficient_scope(required).in_context(&self.0.challenge))
+            return Ok(());
         }
+        let mut scope: Vec<&str> = self.0.scopes.iter().map(String::as_str).collect();
+        for s in required {
+            if !scope.contains(&s.as_ref()) {
+                scope.push(s.as_ref());
+            }
+        }
+        Err(AuthError::insufficient_scope(&scope).in_context(&self.0.challenge))
     }
 }
 
@@ -226,7 +234,7 @@ mod tests {
         assert_eq!(err.kind().status(), 403);
         assert_eq!(
             err.www_authenticate().unwrap(),
-            "Bearer error=\"insufficient_scope\", error_description=\"The access token does not grant the scopes this request needs.\", scope=\"a c\", resource_metadata=\"https://api/.well-known/oauth-protected-resource/mcp\""
+            "Bearer error=\"insufficient_scope\", error_description=\"The access token does not grant the scopes this request needs.\", scope=\"a b c\", resource_metadata=\"https://api/.well-known/oauth-protected-resource/mcp\""
         );
     }
 }
