@@ -2,7 +2,7 @@
 //! middleware (`.wrap(bearer)`) or as extractor configuration in app data
 //! (`.app_data(bearer)`), the way `JsonConfig` configures `Json`.
 
-use std::{fmt, future::Future, pin::Pin, rc::Rc, sync::Arc};
+use std::{fmt, rc::Rc, sync::Arc};
 
 use actix_web::{
     Error, HttpMessage, HttpRequest,
@@ -10,7 +10,10 @@ use actix_web::{
     dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready},
     http::{Method, header},
 };
-use futures_util::future::{Ready, ready};
+use futures_util::{
+    TryFutureExt,
+    future::{Either, LocalBoxFuture, MapOk, Ready, ready},
+};
 
 use crate::{
     AuthInfo,
@@ -38,17 +41,21 @@ pub(crate) type ErrorHandler = Arc<dyn Fn(AuthError, &HttpRequest) -> Error + Se
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]
-pub struct BearerAuth {
+pub struct BearerAuth(Arc<Settings>);
+
+/// Behind one `Arc`: the middleware clones `BearerAuth` on every request.
+#[derive(Clone)]
+struct Settings {
     resource: Arc<ProtectedResource>,
-    required: Arc<[String]>,
+    required: Vec<String>,
     error_handler: Option<ErrorHandler>,
 }
 
 impl fmt::Debug for BearerAuth {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BearerAuth")
-            .field("resource", &self.resource.id)
-            .field("required_scopes", &self.required)
+            .field("resource", &self.0.resource.id)
+            .field("required_scopes", &self.0.required)
             .finish_non_exhaustive()
     }
 }
@@ -58,17 +65,17 @@ impl BearerAuth {
         resource: Arc<ProtectedResource>,
         error_handler: Option<ErrorHandler>,
     ) -> Self {
-        Self {
+        Self(Arc::new(Settings {
             resource,
-            required: Arc::from([]),
+            required: Vec::new(),
             error_handler,
-        }
+        }))
     }
 
     /// Scopes every request must carry (all-of); a token lacking any gets
     /// 403 `insufficient_scope` with `scope="<all required>"`.
     pub fn required_scopes(mut self, scopes: impl IntoIterator<Item = impl Into<String>>) -> Self {
-        self.required = scopes.into_iter().map(Into::into).collect();
+        Arc::make_mut(&mut self.0).required = scopes.into_iter().map(Into::into).collect();
         self
     }
 
@@ -77,13 +84,13 @@ impl BearerAuth {
         mut self,
         handler: impl Fn(AuthError, &HttpRequest) -> Error + Send + Sync + 'static,
     ) -> Self {
-        self.error_handler = Some(Arc::new(handler));
+        Arc::make_mut(&mut self.0).error_handler = Some(Arc::new(handler));
         self
     }
 
     /// The protected resource identifier.
     pub fn resource(&self) -> &str {
-        &self.resource.id
+        &self.0.resource.id
     }
 
     /// Verifies a bearer token outside an HTTP request (e.g. a WebSocket
@@ -94,9 +101,21 @@ impl BearerAuth {
     }
 
     async fn verify_raw(&self, raw: &[u8]) -> Result<AuthInfo, AuthError> {
-        let auth = self.resource.verify(raw).await?;
-        auth.require_scopes(&self.required)?;
+        let auth = self.0.resource.verify(raw).await?;
+        auth.require_scopes(&self.0.required)?;
         Ok(auth)
+    }
+
+    /// The request's token from the verified-token cache, if it is there and
+    /// grants the required scopes; everything else takes the full path.
+    fn cached(&self, req: &ServiceRequest) -> Option<AuthInfo> {
+        let raw = bearer_credentials(req.headers()).ok()?;
+        let auth = self.0.resource.cached(raw)?;
+        self.0
+            .required
+            .iter()
+            .all(|s| auth.has_scope(s))
+            .then_some(auth)
     }
 
     /// Authenticates `req`; on success the [`AuthInfo`] is also stored in the
@@ -109,8 +128,8 @@ impl BearerAuth {
             }
             Err(err) => {
                 // Never log the token; the description is enough.
-                tracing::debug!(resource = %self.resource.id, error = %err, "request rejected");
-                Err(match &self.error_handler {
+                tracing::debug!(resource = %self.0.resource.id, error = %err, "request rejected");
+                Err(match &self.0.error_handler {
                     Some(handler) => handler(err, req),
                     None => err.into(),
                 })
@@ -120,10 +139,10 @@ impl BearerAuth {
 
     async fn check(&self, req: &HttpRequest) -> Result<AuthInfo, AuthError> {
         let with_scope = |err: AuthError| {
-            let err = err.in_context(&self.resource.challenge);
+            let err = err.in_context(&self.0.resource.challenge);
             match err.kind() {
                 AuthErrorKind::MissingToken | AuthErrorKind::InvalidToken => {
-                    err.with_scope(join_scopes(&self.required))
+                    err.with_scope(join_scopes(&self.0.required))
                 }
                 _ => err,
             }
@@ -159,6 +178,8 @@ pub struct BearerAuthMiddleware<S> {
     auth: BearerAuth,
 }
 
+type LeftBody<B> = fn(ServiceResponse<B>) -> ServiceResponse<EitherBody<B>>;
+
 impl<S, B> Service<ServiceRequest> for BearerAuthMiddleware<S>
 where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
@@ -166,14 +187,24 @@ where
 {
     type Response = ServiceResponse<EitherBody<B>>;
     type Error = Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>>>>;
+    /// Unboxed on the hot path (a cached token), boxed otherwise.
+    type Future = Either<
+        MapOk<S::Future, LeftBody<B>>,
+        LocalBoxFuture<'static, Result<Self::Response, Self::Error>>,
+    >;
 
     forward_ready!(service);
 
     fn call(&self, req: ServiceRequest) -> Self::Future {
+        // A token seen before: no allocation, no await, no lock held.
+        if let Some(auth) = self.auth.cached(&req) {
+            req.extensions_mut().insert(auth);
+            let left: LeftBody<B> = ServiceResponse::map_into_left_body;
+            return Either::Left(self.service.call(req).map_ok(left));
+        }
         let service = self.service.clone();
         let auth = self.auth.clone();
-        Box::pin(async move {
+        Either::Right(Box::pin(async move {
             // CORS preflights carry no credentials by design.
             let preflight = req.method() == Method::OPTIONS
                 && req
@@ -186,6 +217,6 @@ where
                 .call(req)
                 .await
                 .map(ServiceResponse::map_into_left_body)
-        })
+        }))
     }
 }

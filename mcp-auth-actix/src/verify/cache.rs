@@ -1,7 +1,7 @@
 //! Bounded, sharded cache from a token to its verification result.
 //!
 //! Entries are keyed by a keyed hash (`RandomState`) of the token's length
-//! and last 64 bytes, which lie in the signature for every JWS algorithm, so
+//! and last 32 bytes, which lie in the signature for every JWS algorithm, so
 //! hashing costs the same for a 600-byte or a 6-KiB token. The full token is
 //! stored and compared on every hit: a hash collision is a miss, never one
 //! caller seeing another's identity. Only verified tokens are inserted, and
@@ -18,7 +18,7 @@ use std::{
 };
 
 const SHARDS: usize = 16;
-const HASHED_SUFFIX: usize = 64;
+const HASHED_SUFFIX: usize = 32;
 
 /// The map key is already a keyed hash: pass it through.
 #[derive(Default)]

@@ -56,16 +56,25 @@ impl ProtectedResource {
             .map_err(|e| e.in_context(&self.challenge))
     }
 
-    async fn verify_inner(&self, raw: &[u8]) -> Result<AuthInfo, AuthError> {
-        if let Method::Jwt {
+    /// The verified-token cache hit for `raw`, if any (JWT only).
+    pub(crate) fn cached(&self, raw: &[u8]) -> Option<AuthInfo> {
+        let Method::Jwt {
             cache: Some(cache), ..
         } = &self.method
-            && let Some(hit) = cache.get(raw)
-        {
-            if hit.key.is_published() {
-                return Ok(hit.auth);
-            }
-            cache.remove(raw);
+        else {
+            return None;
+        };
+        let hit = cache.get(raw)?;
+        if hit.key.is_published() {
+            return Some(hit.auth);
+        }
+        cache.remove(raw);
+        None
+    }
+
+    async fn verify_inner(&self, raw: &[u8]) -> Result<AuthInfo, AuthError> {
+        if let Some(auth) = self.cached(raw) {
+            return Ok(auth);
         }
         let token = std::str::from_utf8(raw).map_err(|_| malformed())?;
         check_token68(token)?;
