@@ -13,8 +13,10 @@
 //! - `MCP_AUTH_ISSUER_TYPE`: `oauth` or `oidc` (default: probe both, MCP order).
 
 use actix_web::{App, HttpResponse, HttpServer, Responder, post, route, web};
-use mcp_auth::{AuthInfo, AuthServerConfig, McpAuth, protected_resource, testing::TestIssuer};
+use mcp_auth::{AuthInfo, McpAuth, protected_resource};
 use serde_json::{Value, json};
+
+mod common;
 
 /// The MCP endpoint: JSON-RPC over Streamable HTTP (plain JSON responses).
 #[protected_resource(
@@ -84,26 +86,10 @@ fn rpc_error(id: Value, code: i64, message: &str) -> HttpResponse {
 
 #[actix_web::main]
 async fn main() -> std::io::Result<()> {
-    let bind = std::env::var("BIND").unwrap_or_else(|_| "127.0.0.1:8080".into());
-    let resource = std::env::var("MCP_RESOURCE").unwrap_or_else(|_| format!("http://{bind}/mcp"));
+    let (bind, resource) = common::bind_and_resource();
     let origin = url_origin(&resource);
-
     // The embedded issuer lives as long as `main`.
-    let (server, embedded) = match std::env::var("MCP_AUTH_ISSUER") {
-        Ok(issuer) => {
-            let config = match std::env::var("MCP_AUTH_ISSUER_TYPE") {
-                Ok(ty) => {
-                    AuthServerConfig::discovery(issuer, ty.parse().map_err(std::io::Error::other)?)
-                }
-                Err(_) => AuthServerConfig::discover(issuer),
-            };
-            (config, None)
-        }
-        Err(_) => {
-            let issuer = TestIssuer::start().await;
-            (issuer.discovery_config(), Some(issuer))
-        }
-    };
+    let (server, embedded) = common::authorization_server().await?;
     let auth = McpAuth::builder()
         .authorization_server(server)
         .public_origin(origin)

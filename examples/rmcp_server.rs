@@ -15,7 +15,7 @@
 use std::sync::Arc;
 
 use actix_web::{App, HttpServer};
-use mcp_auth::{AuthServerConfig, McpAuth, ResourceConfig, ToolScopes, testing::TestIssuer};
+use mcp_auth::{McpAuth, ResourceConfig, ToolScopes};
 use rmcp::{
     ErrorData as McpError, RoleServer, ServerHandler,
     handler::server::wrapper::Parameters,
@@ -27,6 +27,8 @@ use rmcp::{
 };
 use rmcp_actix_web::transport::StreamableHttpService;
 use serde_json::json;
+
+mod common;
 
 #[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
 struct NoteRequest {
@@ -86,8 +88,7 @@ impl ServerHandler for Notes {
 
 #[actix_web::main]
 async fn main() -> std::io::Result<()> {
-    let bind = std::env::var("BIND").unwrap_or_else(|_| "127.0.0.1:8080".into());
-    let resource = std::env::var("MCP_RESOURCE").unwrap_or_else(|_| format!("http://{bind}/mcp"));
+    let (bind, resource) = common::bind_and_resource();
     let disabled = std::env::var("MCP_AUTH_DISABLED").is_ok_and(|v| v == "1");
 
     let mcp = StreamableHttpService::builder()
@@ -106,21 +107,7 @@ async fn main() -> std::io::Result<()> {
             .await;
     }
 
-    let (server, embedded) = match std::env::var("MCP_AUTH_ISSUER") {
-        Ok(issuer) => {
-            let config = match std::env::var("MCP_AUTH_ISSUER_TYPE") {
-                Ok(ty) => {
-                    AuthServerConfig::discovery(issuer, ty.parse().map_err(std::io::Error::other)?)
-                }
-                Err(_) => AuthServerConfig::discover(issuer),
-            };
-            (config, None)
-        }
-        Err(_) => {
-            let issuer = TestIssuer::start().await;
-            (issuer.discovery_config(), Some(issuer))
-        }
-    };
+    let (server, embedded) = common::authorization_server().await?;
     let auth = McpAuth::builder()
         .without_declared_resources()
         .resource(

@@ -948,4 +948,25 @@ mod tests {
         assert!(auth.bearer_auth("https://api.example.com/mcp").is_ok());
         assert!(auth.bearer_auth("https://other.example/mcp").is_err());
     }
+
+    /// Feature unification can leave jsonwebtoken with two backends (or
+    /// none): `build()` must say so instead of a panic on the first request.
+    /// CI runs this with `--features rust-crypto` (both) and with
+    /// `--no-default-features` (neither).
+    #[test]
+    fn crypto_backend_is_checked_at_build() {
+        let result = build(vec![
+            ResourceConfig::new("https://api.example/mcp")
+                .authorization_server(server("https://as.example")),
+        ]);
+        let exactly_one = cfg!(feature = "aws-lc-rs") != cfg!(feature = "rust-crypto");
+        match result {
+            Ok(_) => assert!(exactly_one),
+            Err(ConfigError::CryptoBackend { reason }) => {
+                assert!(!exactly_one);
+                assert!(reason.contains("aws-lc-rs") && reason.contains("rust-crypto"));
+            }
+            Err(other) => panic!("unexpected: {other}"),
+        }
+    }
 }

@@ -1,7 +1,7 @@
 //! Token verification: JWT access tokens against the authorization server's
 //! JWKS ([`JwtOptions`]), RFC 7662 introspection ([`Introspection`]) or a
 //! custom [`TokenVerifier`]. Whatever produced the claims, the same
-//! [`ClaimPolicy`] then checks issuer, audience and lifetime.
+//! claim policy then checks issuer, audience and lifetime.
 
 mod cache;
 mod introspection;
