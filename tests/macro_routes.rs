@@ -304,3 +304,54 @@ async fn public_origin_override_without_recompiling() {
     .await;
     assert_eq!(res.status(), 401);
 }
+
+#[actix_web::test]
+async fn scope_hierarchy_merges_with_declarations() {
+    let issuer = TestIssuer::start().await;
+    // The builder adds a hierarchy to a resource the macros declare.
+    let auth = McpAuth::builder()
+        .authorization_server(issuer.discovery_config())
+        .resource(
+            mcp_auth::ResourceConfig::new(NOTES)
+                .scope_implies("notes:admin", ["notes:read", "notes:write"]),
+        )
+        .build()
+        .unwrap();
+    let doc = auth.resource_metadata(NOTES).unwrap();
+    assert_eq!(
+        doc["scopes_supported"],
+        json!(["notes:read", "notes:write"]),
+        "declared scopes kept"
+    );
+    let app = test::init_service(
+        App::new()
+            .app_data(auth)
+            .service(read_notes)
+            .service(write_notes),
+    )
+    .await;
+    let admin = issuer.token(NOTES, &["notes:admin"]);
+    let req = test::TestRequest::post()
+        .uri("/notes")
+        .insert_header(bearer(&admin))
+        .set_json(json!({}));
+    assert_eq!(
+        test::call_service(&app, req.to_request()).await.status(),
+        200
+    );
+    let req = test::TestRequest::get()
+        .uri("/notes")
+        .insert_header(bearer(&admin));
+    assert_eq!(
+        test::call_service(&app, req.to_request()).await.status(),
+        200
+    );
+    let other = issuer.token(NOTES, &["notes:other"]);
+    let req = test::TestRequest::get()
+        .uri("/notes")
+        .insert_header(bearer(&other));
+    assert_eq!(
+        test::call_service(&app, req.to_request()).await.status(),
+        403
+    );
+}

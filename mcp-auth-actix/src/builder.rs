@@ -15,7 +15,7 @@ use crate::{
     __private::{ResourceDeclaration, declarations},
     BearerAuth, ResourceServerMetadata,
     config::{AuthServerConfig, AuthServerSource, validate_server_config},
-    error::{AuthError, ChallengeContext, ConfigError},
+    error::{AuthError, ConfigError, ResourceContext},
     http::is_loopback,
     metadata::{WELL_KNOWN_PREFIX, well_known_path, well_known_url},
     middleware::ErrorHandler,
@@ -42,6 +42,7 @@ pub struct ResourceConfig {
     metadata: ResourceServerMetadata,
     servers: Vec<AuthServerConfig>,
     extra_audiences: Vec<String>,
+    implied_scopes: HashMap<String, Vec<String>>,
     verification: Verification,
 }
 
@@ -69,6 +70,7 @@ impl ResourceConfig {
             metadata,
             servers: Vec::new(),
             extra_audiences: Vec::new(),
+            implied_scopes: HashMap::new(),
             verification: Verification::Jwt,
         }
     }
@@ -103,6 +105,22 @@ impl ResourceConfig {
     /// (Auth0 API identifiers, Entra ID `api://` URIs).
     pub fn audience(mut self, audience: impl Into<String>) -> Self {
         self.extra_audiences.push(audience.into());
+        self
+    }
+
+    /// Declares a scope hierarchy: a token granted `broad` satisfies every
+    /// scope in `implied` (transitively), e.g.
+    /// `.scope_implies("notes:admin", ["notes:read", "notes:write"])`.
+    /// MCP 2026-07-28 requires servers to account for such hierarchies.
+    pub fn scope_implies(
+        mut self,
+        broad: impl Into<String>,
+        implied: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.implied_scopes
+            .entry(broad.into())
+            .or_default()
+            .extend(implied.into_iter().map(Into::into));
         self
     }
 
@@ -445,9 +463,10 @@ impl McpAuthBuilder {
         metadata.authorization_servers = trusted.iter().map(|s| s.issuer().to_owned()).collect();
 
         let metadata_url = well_known_url(&url);
-        let challenge = Arc::new(ChallengeContext {
+        let challenge = Arc::new(ResourceContext {
             resource_metadata: metadata_url,
             show_error_details: self.show_error_details,
+            implied_scopes: closure(&id, config.implied_scopes)?,
         });
         let jwt = matches!(config.verification, Verification::Jwt);
         let policy = ClaimPolicy {
@@ -570,6 +589,37 @@ impl McpAuthBuilder {
             }
         }
     }
+}
+
+/// The transitive closure of a scope hierarchy; every scope must be a valid
+/// scope-token.
+fn closure(
+    resource: &str,
+    direct: HashMap<String, Vec<String>>,
+) -> Result<HashMap<String, Vec<String>>, ConfigError> {
+    for scope in direct.keys().chain(direct.values().flatten()) {
+        if let Some(reason) = scope_token_error(scope) {
+            return Err(ConfigError::InvalidScope {
+                resource: resource.to_owned(),
+                field: "scope_implies",
+                scope: scope.clone(),
+                reason,
+            });
+        }
+    }
+    let mut closed = HashMap::new();
+    for broad in direct.keys() {
+        let mut implied: Vec<String> = Vec::new();
+        let mut stack: Vec<&String> = direct[broad].iter().collect();
+        while let Some(scope) = stack.pop() {
+            if scope != broad && !implied.contains(scope) {
+                implied.push(scope.clone());
+                stack.extend(direct.get(scope).into_iter().flatten());
+            }
+        }
+        closed.insert(broad.clone(), implied);
+    }
+    Ok(closed)
 }
 
 fn parse_origin(origin: &str) -> Result<Url, ConfigError> {
@@ -947,6 +997,26 @@ mod tests {
         );
         assert!(auth.bearer_auth("https://api.example.com/mcp").is_ok());
         assert!(auth.bearer_auth("https://other.example/mcp").is_err());
+    }
+
+    #[test]
+    fn scope_hierarchy_is_closed_and_checked() {
+        let direct: HashMap<String, Vec<String>> = [
+            ("admin".to_owned(), vec!["write".to_owned()]),
+            ("write".to_owned(), vec!["read".to_owned()]),
+        ]
+        .into();
+        let closed = closure("r", direct).unwrap();
+        assert_eq!(closed["admin"], ["write", "read"]);
+        assert_eq!(closed["write"], ["read"]);
+        let bad: HashMap<String, Vec<String>> = [("a b".to_owned(), vec![])].into();
+        assert!(matches!(
+            closure("r", bad),
+            Err(ConfigError::InvalidScope {
+                field: "scope_implies",
+                ..
+            })
+        ));
     }
 
     /// Feature unification can leave jsonwebtoken with two backends (or

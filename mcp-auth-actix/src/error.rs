@@ -267,14 +267,28 @@ impl AuthErrorKind {
     }
 }
 
-/// Where the client finds the protected resource metadata; attached to every
-/// error of a protected route so challenges point there.
-#[derive(Debug)]
-pub(crate) struct ChallengeContext {
+/// What a verified token and its errors need to know about their resource:
+/// where clients find its metadata (so challenges point there) and its scope
+/// hierarchy (so a broad scope satisfies the narrower ones it implies).
+#[derive(Debug, Default)]
+pub(crate) struct ResourceContext {
     /// Absolute URL of the resource's metadata document.
     pub(crate) resource_metadata: String,
     /// Include `cause` in JSON bodies.
     pub(crate) show_error_details: bool,
+    /// Scope → every scope it implies (transitively closed at build).
+    pub(crate) implied_scopes: std::collections::HashMap<String, Vec<String>>,
+}
+
+impl ResourceContext {
+    /// Whether `granted` is `wanted` or implies it.
+    pub(crate) fn satisfies(&self, granted: &str, wanted: &str) -> bool {
+        granted == wanted
+            || self
+                .implied_scopes
+                .get(granted)
+                .is_some_and(|implied| implied.iter().any(|s| s == wanted))
+    }
 }
 
 /// A per-request authentication or authorization failure.
@@ -289,7 +303,7 @@ pub struct AuthError {
     description: Cow<'static, str>,
     cause: Option<String>,
     scope: Option<String>,
-    context: Option<Arc<ChallengeContext>>,
+    context: Option<Arc<ResourceContext>>,
 }
 
 impl AuthError {
@@ -355,7 +369,7 @@ impl AuthError {
     }
 
     /// Attaches the resource context unless one is already set.
-    pub(crate) fn in_context(mut self, context: &Arc<ChallengeContext>) -> Self {
+    pub(crate) fn in_context(mut self, context: &Arc<ResourceContext>) -> Self {
         if self.context.is_none() {
             self.context = Some(context.clone());
         }
@@ -504,9 +518,9 @@ mod tests {
 
     #[test]
     fn missing_token_challenge_has_no_error_code() {
-        let ctx = Arc::new(ChallengeContext {
+        let ctx = Arc::new(ResourceContext {
             resource_metadata: "https://a.example/.well-known/oauth-protected-resource/mcp".into(),
-            show_error_details: false,
+            ..Default::default()
         });
         let err = AuthError::missing_token()
             .with_scope("read write".into())
@@ -520,16 +534,16 @@ mod tests {
 
     #[test]
     fn cause_only_with_details() {
-        let mut ctx = ChallengeContext {
+        let mut ctx = ResourceContext {
             resource_metadata: "https://a.example/.well-known/oauth-protected-resource".into(),
-            show_error_details: false,
+            ..Default::default()
         };
         let err = AuthError::invalid_token("The access token is expired.").with_cause("exp=1");
         let hidden = err.clone().in_context(&Arc::new(ctx));
         assert!(hidden.body().get("cause").is_none());
-        ctx = ChallengeContext {
-            resource_metadata: String::new(),
+        ctx = ResourceContext {
             show_error_details: true,
+            ..Default::default()
         };
         let shown = err.in_context(&Arc::new(ctx));
         assert_eq!(shown.body()["cause"], "exp=1");

@@ -10,7 +10,7 @@ use serde::{Serialize, de::DeserializeOwned, ser::SerializeStruct};
 use serde_json::{Map, Value};
 
 use crate::{
-    error::{AuthError, ChallengeContext},
+    error::{AuthError, ResourceContext},
     verify::scopes_of,
 };
 
@@ -33,7 +33,7 @@ struct Inner {
     expires_at: Option<u64>,
     claims: Map<String, Value>,
     resource: String,
-    challenge: Arc<ChallengeContext>,
+    challenge: Arc<ResourceContext>,
 }
 
 fn string_claim(claims: &Map<String, Value>, name: &str) -> Option<String> {
@@ -49,7 +49,7 @@ impl AuthInfo {
         token: &str,
         claims: Map<String, Value>,
         resource: &str,
-        challenge: &Arc<ChallengeContext>,
+        challenge: &Arc<ResourceContext>,
     ) -> Self {
         let audience = match claims.get("aud") {
             Some(Value::String(a)) => vec![a.clone()],
@@ -98,9 +98,15 @@ impl AuthInfo {
         &self.0.scopes
     }
 
-    /// Whether `scope` was granted.
+    /// Whether `scope` was granted, directly or through a broader scope that
+    /// implies it ([`ResourceConfig::scope_implies`](crate::ResourceConfig::scope_implies);
+    /// MCP 2026-07-28 requires honouring scope hierarchies).
     pub fn has_scope(&self, scope: &str) -> bool {
-        self.0.scopes.iter().any(|s| s == scope)
+        let ctx = &self.0.challenge;
+        self.0
+            .scopes
+            .iter()
+            .any(|granted| ctx.satisfies(granted, scope))
     }
 
     /// The `aud` values.
@@ -199,9 +205,10 @@ mod tests {
     fn info() -> AuthInfo {
         let claims = json!({"iss": "https://as", "azp": "app", "sub": "u1", "scope": "a b",
             "aud": ["https://api/mcp"], "exp": 2_000_000_000u64, "tenant": "t"});
-        let ctx = Arc::new(ChallengeContext {
+        let ctx = Arc::new(ResourceContext {
             resource_metadata: "https://api/.well-known/oauth-protected-resource/mcp".into(),
-            show_error_details: false,
+            implied_scopes: [("admin".to_owned(), vec!["c".to_owned()])].into(),
+            ..Default::default()
         });
         AuthInfo::from_claims(
             "secret.token.value",
@@ -224,6 +231,21 @@ mod tests {
             tenant: String,
         }
         assert_eq!(a.claims_as::<Custom>().unwrap().tenant, "t");
+    }
+
+    #[test]
+    fn scope_hierarchy() {
+        let a = info();
+        assert!(!a.has_scope("c"));
+        let claims = json!({"scope": "admin", "aud": "https://api/mcp"});
+        let admin = AuthInfo::from_claims(
+            "t",
+            claims.as_object().unwrap().clone(),
+            "https://api/mcp",
+            &a.0.challenge,
+        );
+        assert!(admin.has_scope("c") && admin.has_scope("admin") && !admin.has_scope("a"));
+        assert!(admin.require_scopes(&["c"]).is_ok());
     }
 
     #[test]

@@ -14,7 +14,7 @@ use super::{
 };
 use crate::{
     AuthInfo,
-    error::{AuthError, ChallengeContext},
+    error::{AuthError, ResourceContext},
     extract::{check_token68, malformed},
 };
 
@@ -40,7 +40,7 @@ pub(crate) struct ProtectedResource {
     pub(crate) id: String,
     pub(crate) well_known_path: String,
     pub(crate) metadata_json: Bytes,
-    pub(crate) challenge: Arc<ChallengeContext>,
+    pub(crate) challenge: Arc<ResourceContext>,
     pub(crate) servers: Vec<Arc<AuthServer>>,
     pub(crate) policy: ClaimPolicy,
     pub(crate) method: Method,
