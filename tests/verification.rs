@@ -678,6 +678,22 @@ async fn adversarial_token_table() {
                 .sign(),
             Expect::Ok,
         ),
+        // Absurd NumericDates must not overflow the cache deadline (panic).
+        row(
+            "exp in the year 10^292 (float)",
+            issuer.token_builder(RESOURCE).claim("exp", 1e300).sign(),
+            Expect::Ok,
+        ),
+        row(
+            "exp = u64::MAX",
+            issuer.token_builder(RESOURCE).claim("exp", u64::MAX).sign(),
+            Expect::Ok,
+        ),
+        row(
+            "exp negative",
+            issuer.token_builder(RESOURCE).claim("exp", -1).sign(),
+            Expect::Invalid("expired"),
+        ),
         row(
             "string exp",
             issuer

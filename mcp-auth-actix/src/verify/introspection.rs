@@ -1,15 +1,11 @@
 //! RFC 7662 token introspection for opaque access tokens.
 
-use std::{
-    fmt,
-    sync::Arc,
-    time::{Duration, Instant},
-};
+use std::{fmt, sync::Arc, time::Duration};
 
 use base64::{Engine, engine::general_purpose::STANDARD};
 use serde_json::{Map, Value};
 
-use super::{AuthServer, TokenCache, now_secs};
+use super::{AuthServer, TokenCache, deadline, now_secs};
 use crate::{
     error::AuthError,
     http::{self, FormPost, HttpOptions},
@@ -181,13 +177,13 @@ impl IntrospectionVerifier {
         if let Some(cache) = &self.cache {
             let now = now_secs();
             let ttl = match claims.get("exp").and_then(Value::as_f64) {
-                Some(exp) if exp > now as f64 => {
-                    Duration::from_secs_f64(exp - now as f64).min(self.config.cache_ttl)
-                }
+                Some(exp) if exp > now as f64 => Duration::try_from_secs_f64(exp - now as f64)
+                    .unwrap_or(Duration::MAX)
+                    .min(self.config.cache_ttl),
                 Some(_) => Duration::ZERO,
                 None => self.config.cache_ttl,
             };
-            cache.insert(token.as_bytes(), claims.clone(), Instant::now() + ttl);
+            cache.insert(token.as_bytes(), claims.clone(), deadline(ttl));
         }
         Ok(claims)
     }

@@ -25,6 +25,7 @@ use jsonwebtoken::{
 use serde_json::Value;
 use url::Url;
 
+use super::deadline;
 use crate::{
     error::{AuthError, FetchError},
     flight::Flight,
@@ -216,7 +217,7 @@ impl KeyStore {
                 if state.negative.len() < MAX_NEGATIVE {
                     state
                         .negative
-                        .insert(kid.to_owned(), Instant::now() + self.policy.negative_ttl);
+                        .insert(kid.to_owned(), deadline(self.policy.negative_ttl));
                 }
                 Ok(Lookup::NoKey)
             }
@@ -254,7 +255,7 @@ impl KeyStore {
     async fn refresh_and_wait(self: &Arc<Self>) {
         let this = self.clone();
         // A fetch is bounded by the HTTP timeout; allow a little more.
-        let wait = self.http.timeout + Duration::from_millis(500);
+        let wait = self.http.timeout.saturating_add(Duration::from_millis(500));
         self.flight
             .run(move || async move { this.fetch().await }, wait)
             .await;
@@ -274,7 +275,7 @@ impl KeyStore {
                     .unwrap_or(self.policy.default_max_age)
                     .max(self.policy.min_max_age)
                     .min(self.policy.max_max_age);
-                set.fresh_until = Some(Instant::now() + ttl);
+                set.fresh_until = Some(deadline(ttl));
                 let old = self.current.swap(Arc::new(set));
                 let new = self.current.load();
                 let listed = |key: &Arc<Key>| {

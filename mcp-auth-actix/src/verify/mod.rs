@@ -139,6 +139,13 @@ where
     }
 }
 
+/// `now + after` without overflow: configured or claimed durations can be
+/// absurd (`exp` in the year 10^15), and `Instant + Duration` would panic.
+pub(crate) fn deadline(after: Duration) -> std::time::Instant {
+    const CAP: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
+    std::time::Instant::now() + after.min(CAP)
+}
+
 /// Seconds since the Unix epoch.
 pub(crate) fn now_secs() -> u64 {
     SystemTime::now()

@@ -1,15 +1,12 @@
 //! One protected resource at run time: its served metadata, its trusted
 //! authorization servers and how its tokens are verified.
 
-use std::{
-    sync::Arc,
-    time::{Duration, Instant},
-};
+use std::{sync::Arc, time::Duration};
 
 use actix_web::web::Bytes;
 
 use super::{
-    AuthServer, ClaimPolicy, JwtVerifier, Key, TokenCache, TokenVerifier, VerifyError,
+    AuthServer, ClaimPolicy, JwtVerifier, Key, TokenCache, TokenVerifier, VerifyError, deadline,
     introspection::IntrospectionVerifier, now_secs,
 };
 use crate::{
@@ -91,7 +88,7 @@ impl ProtectedResource {
                         auth: auth.clone(),
                         key: verified.key,
                     };
-                    cache.insert(raw, entry, Instant::now() + ttl);
+                    cache.insert(raw, entry, deadline(ttl));
                 }
                 Ok(auth)
             }

@@ -99,7 +99,12 @@ impl AuthServer {
         }
         let this = self.clone();
         // Up to three well-known URLs may be probed.
-        let wait = self.fetch.http.timeout * 3 + Duration::from_millis(500);
+        let wait = self
+            .fetch
+            .http
+            .timeout
+            .saturating_mul(3)
+            .saturating_add(Duration::from_millis(500));
         self.flight
             .run(move || async move { this.discover().await }, wait)
             .await;
