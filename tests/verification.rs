@@ -1181,7 +1181,18 @@ async fn hanging_jwks_on_first_use_is_a_bounded_503() {
     assert_unavailable(&resp, "hanging JWKS");
     assert!(elapsed < Duration::from_secs(5), "took {elapsed:?}");
 
+    // A failed fetch backs off (2 s): requests in between fail fast
+    // without touching the issuer, then the next one fetches again.
     issuer.set_jwks_mode(JwksMode::Normal);
+    let fetches = issuer.requests(Endpoint::Jwks);
+    let resp = send(&app, bearer(&issuer.token(RESOURCE, &[])).to_request()).await;
+    assert_unavailable(&resp, "during the back-off");
+    assert_eq!(
+        issuer.requests(Endpoint::Jwks),
+        fetches,
+        "no fetch during the back-off"
+    );
+    actix_rt::time::sleep(Duration::from_millis(2100)).await;
     assert_ok(
         &send(&app, bearer(&issuer.token(RESOURCE, &[])).to_request()).await,
         "after the JWKS recovers",

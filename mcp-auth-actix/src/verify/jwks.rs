@@ -114,7 +114,13 @@ struct RefreshState {
     refilled: Instant,
     negative: HashMap<String, Instant>,
     last_error: Option<FetchError>,
+    /// After a failed fetch, no first-use or background fetch before this.
+    retry_after: Option<Instant>,
 }
+
+/// Back-off after a failed JWKS fetch, so a dead endpoint is not hammered
+/// by every request (unknown `kid`s are limited by the token bucket anyway).
+const FAILED_FETCH_BACKOFF: Duration = Duration::from_secs(2);
 
 pub(crate) struct KeyStore {
     url: Url,
@@ -145,6 +151,7 @@ impl KeyStore {
                 refilled: Instant::now(),
                 negative: HashMap::new(),
                 last_error: None,
+                retry_after: None,
             }),
             policy,
             current: ArcSwap::from_pointee(KeySet::default()),
@@ -165,13 +172,16 @@ impl KeyStore {
         let mut set = self.current.load_full();
         match set.fresh_until {
             None => {
+                if self.backing_off() {
+                    return Err(self.unavailable());
+                }
                 self.refresh_and_wait().await;
                 set = self.current.load_full();
                 if set.fresh_until.is_none() {
                     return Err(self.unavailable());
                 }
             }
-            Some(fresh_until) if fresh_until <= Instant::now() => {
+            Some(fresh_until) if fresh_until <= Instant::now() && !self.backing_off() => {
                 // Stale: serve from the current keys, refresh in the background.
                 let this = self.clone();
                 self.flight.start(move || async move { this.fetch().await });
@@ -233,6 +243,13 @@ impl KeyStore {
         AuthError::unavailable(cause)
     }
 
+    /// Whether a recent fetch failed and the back-off has not elapsed.
+    fn backing_off(&self) -> bool {
+        self.lock()
+            .retry_after
+            .is_some_and(|at| Instant::now() < at)
+    }
+
     /// Token bucket + negative cache for unknown `kid`s.
     fn may_refresh_for(&self, kid: &str) -> bool {
         let now = Instant::now();
@@ -291,11 +308,14 @@ impl KeyStore {
                 }
                 let mut state = self.lock();
                 state.last_error = None;
+                state.retry_after = None;
                 state.negative.clear();
             }
             Err(err) => {
                 tracing::warn!(jwks_uri = %self.url, error = %err, "JWKS fetch failed; keeping the last good keys");
-                self.lock().last_error = Some(err);
+                let mut state = self.lock();
+                state.last_error = Some(err);
+                state.retry_after = Some(deadline(FAILED_FETCH_BACKOFF));
             }
         }
     }
