@@ -1,11 +1,13 @@
 //! Bounded, sharded cache from a token to its verification result.
 //!
-//! Entries are keyed by a keyed hash (`RandomState`) of the token's length
-//! and last 32 bytes, which lie in the signature for every JWS algorithm, so
-//! hashing costs the same for a 600-byte or a 6-KiB token. The full token is
-//! stored and compared on every hit: a hash collision is a miss, never one
-//! caller seeing another's identity. Only verified tokens are inserted, and
-//! their signatures are unpredictable, so colliding entries cannot be forced.
+//! Entries are keyed by a keyed mix of the token's length and its last 16
+//! bytes, which lie in the signature for every JWS algorithm: two 64-bit
+//! words XORed with per-cache random keys and folded through a 128-bit
+//! multiply (the construction of `foldhash`), a few instructions whatever
+//! the token length. The full token is stored and compared on every hit, so
+//! a collision is a miss, never one caller seeing another's identity. Only
+//! verified tokens are inserted and their signatures are unpredictable, so
+//! colliding entries cannot be forced (and a shard is bounded anyway).
 //! Each shard is a short-lived `std` mutex never held across an `.await`;
 //! 16 shards keep workers from contending. When a shard is full, expired
 //! entries go first, then an arbitrary one.
@@ -18,7 +20,7 @@ use std::{
 };
 
 const SHARDS: usize = 16;
-const HASHED_SUFFIX: usize = 32;
+const HASHED_SUFFIX: usize = 16;
 
 /// The map key is already a keyed hash: pass it through.
 #[derive(Default)]
@@ -51,7 +53,13 @@ type Shard<V> = Mutex<HashMap<u64, Entry<V>, BuildHasherDefault<PreHashed>>>;
 pub(crate) struct TokenCache<V> {
     shards: Box<[Shard<V>]>,
     shard_capacity: usize,
-    hasher: RandomState,
+    keys: [u64; 2],
+}
+
+/// The high and low halves of a 128-bit product, XORed.
+fn folded_multiply(x: u64, y: u64) -> u64 {
+    let full = u128::from(x) * u128::from(y);
+    (full as u64) ^ ((full >> 64) as u64)
 }
 
 impl<V: Clone> TokenCache<V> {
@@ -62,16 +70,24 @@ impl<V: Clone> TokenCache<V> {
                 .map(|_| Mutex::new(HashMap::default()))
                 .collect(),
             shard_capacity: capacity.div_ceil(SHARDS),
-            hasher: RandomState::new(),
+            keys: {
+                // Two independent random keys from std's per-process seed.
+                let state = RandomState::new();
+                [state.hash_one(0u8), state.hash_one(1u8)]
+            },
         })
     }
 
     fn locate(&self, bytes: &[u8]) -> (u64, &Shard<V>) {
+        let mut tail = [0u8; HASHED_SUFFIX];
         let suffix = &bytes[bytes.len().saturating_sub(HASHED_SUFFIX)..];
-        let mut h = self.hasher.build_hasher();
-        h.write_usize(bytes.len());
-        h.write(suffix);
-        let hash = h.finish();
+        tail[HASHED_SUFFIX - suffix.len()..].copy_from_slice(suffix);
+        let (lo, hi) = tail.split_at(8);
+        let word = |b: &[u8]| u64::from_le_bytes(b.try_into().unwrap_or_default());
+        let hash = folded_multiply(
+            word(lo) ^ self.keys[0],
+            word(hi) ^ self.keys[1] ^ bytes.len() as u64,
+        );
         (hash, &self.shards[(hash >> 60) as usize % SHARDS])
     }
 
