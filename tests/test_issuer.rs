@@ -226,3 +226,91 @@ async fn introspection_endpoint() {
     assert_eq!(introspect(token).await["active"], false);
     assert_eq!(issuer.requests(Endpoint::Introspection), 4);
 }
+
+#[actix_web::test]
+async fn registration_and_authorization_code_with_pkce() {
+    let issuer = TestIssuer::start().await;
+    let client = awc::Client::builder().disable_redirects().finish();
+    // RFC 7591 registration.
+    let mut res = client
+        .post(format!("{}/register", issuer.issuer()))
+        .send_json(&json!({"redirect_uris": ["http://127.0.0.1:9/cb"], "token_endpoint_auth_method": "none"}))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let registered: Value = res.json().await.unwrap();
+    let client_id = registered["client_id"].as_str().unwrap().to_owned();
+    assert!(registered.get("client_secret").is_none(), "public client");
+
+    // PKCE S256: challenge = BASE64URL(SHA256(verifier)).
+    let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+    let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"; // RFC 7636 Appendix B
+    let authorize = format!(
+        "{}/authorize?response_type=code&client_id={client_id}&redirect_uri=http%3A%2F%2F127.0.0.1%3A9%2Fcb\
+         &code_challenge={challenge}&code_challenge_method=S256&state=xyz&scope=mcp%3Aread\
+         &resource=https%3A%2F%2Fapi.example%2Fmcp",
+        issuer.issuer()
+    );
+    let res = client.get(&authorize).send().await.unwrap();
+    assert_eq!(res.status(), 302);
+    let location =
+        url::Url::parse(res.headers().get("location").unwrap().to_str().unwrap()).unwrap();
+    let params: std::collections::HashMap<_, _> = location.query_pairs().into_owned().collect();
+    assert_eq!(params["state"], "xyz");
+    assert_eq!(params["iss"], issuer.issuer(), "RFC 9207");
+    let code = params["code"].clone();
+
+    let exchange = |verifier: &'static str, code: String| {
+        let client = client.clone();
+        let url = issuer.token_endpoint();
+        let client_id = client_id.clone();
+        async move {
+            client
+                .post(url)
+                .send_form(&[
+                    ("grant_type", "authorization_code"),
+                    ("code", code.as_str()),
+                    ("code_verifier", verifier),
+                    ("redirect_uri", "http://127.0.0.1:9/cb"),
+                    ("client_id", client_id.as_str()),
+                ])
+                .await
+                .unwrap()
+        }
+    };
+    let mut res = exchange("wrong-verifier-wrong-verifier-wrong-verifier", code.clone()).await;
+    assert_eq!(res.status(), 400, "bad PKCE verifier");
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_grant");
+    // The code was consumed by the failed attempt (single use).
+    let res = exchange(verifier, code).await;
+    assert_eq!(res.status(), 400);
+
+    // A fresh code with the right verifier yields a token for the resource.
+    let res = client.get(&authorize).send().await.unwrap();
+    let location =
+        url::Url::parse(res.headers().get("location").unwrap().to_str().unwrap()).unwrap();
+    let code = location
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+        .into_owned();
+    let mut res = exchange(verifier, code).await;
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    let claims = part(body["access_token"].as_str().unwrap(), 1);
+    assert_eq!(claims["aud"], "https://api.example/mcp");
+    assert_eq!(claims["scope"], "mcp:read");
+    assert_eq!(claims["client_id"], client_id.as_str());
+    assert_eq!(issuer.requests(Endpoint::Authorize), 2);
+    assert_eq!(issuer.requests(Endpoint::Registration), 1);
+
+    // No PKCE: refused.
+    let res = client
+        .get(format!("{}/authorize?response_type=code&client_id=c&redirect_uri=http%3A%2F%2F127.0.0.1%3A9%2F", issuer.issuer()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+}

@@ -1,9 +1,11 @@
 //! A small, real authorization server for tests and demos (feature `testing`).
 //!
 //! [`TestIssuer::start`] binds `127.0.0.1` on an OS-assigned port and serves
-//! RFC 8414 and OIDC discovery documents, a JWKS, a `client_credentials`
-//! token endpoint honouring RFC 8707 `resource`, and an RFC 7662
-//! introspection endpoint. It mints tokens with fresh keys (RS256, PS256,
+//! RFC 8414 and OIDC discovery documents, a JWKS, a token endpoint
+//! (`client_credentials`, and `authorization_code` with PKCE from an
+//! authorization endpoint that approves at once) honouring RFC 8707
+//! `resource`, RFC 7591 client registration, and RFC 7662 introspection, so
+//! real MCP clients can run their whole OAuth flow against it. It mints tokens with fresh keys (RS256, PS256,
 //! ES256, EdDSA), rotates keys, counts requests per endpoint, and can make
 //! its JWKS endpoint fail, hang or return garbage.
 //!
@@ -61,6 +63,10 @@ pub enum Endpoint {
     Token,
     /// The introspection endpoint.
     Introspection,
+    /// The authorization endpoint.
+    Authorize,
+    /// The dynamic client registration endpoint.
+    Registration,
 }
 
 /// What the JWKS endpoint does, for fault tests.
@@ -100,6 +106,7 @@ struct State {
     counts: Mutex<HashMap<Endpoint, usize>>,
     revoked: Mutex<Vec<String>>,
     minted: Mutex<std::collections::HashSet<String>>,
+    grants: Mutex<HashMap<String, Grant>>,
     serial: AtomicU64,
     jwks_delay: AtomicUsize,
 }
@@ -217,6 +224,7 @@ impl TestIssuer {
             counts: Mutex::new(HashMap::new()),
             revoked: Mutex::new(Vec::new()),
             minted: Mutex::new(Default::default()),
+            grants: Mutex::new(HashMap::new()),
             serial: AtomicU64::new(1),
             jwks_delay: AtomicUsize::new(0),
         });
@@ -253,6 +261,8 @@ impl TestIssuer {
                 .route(&p("{path}/jwks"), web::get().to(jwks))
                 .route(&p("{path}/token"), web::post().to(token_endpoint))
                 .route(&p("{path}/introspect"), web::post().to(introspect))
+                .route(&p("{path}/authorize"), web::get().to(authorize))
+                .route(&p("{path}/register"), web::post().to(register))
         })
         .workers(1)
         .disable_signals()
@@ -432,6 +442,7 @@ impl State {
             "code_challenge_methods_supported": ["S256"],
             "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
             "scopes_supported": ["mcp:read", "mcp:write"],
+            "authorization_response_iss_parameter_supported": true,
         })
     }
 
@@ -587,7 +598,102 @@ async fn jwks(state: web::Data<State>) -> HttpResponse {
     }
 }
 
-/// `client_credentials` with RFC 8707 `resource`; any client is accepted.
+/// A pending authorization code.
+struct Grant {
+    client_id: String,
+    redirect_uri: String,
+    code_challenge: String,
+    scope: String,
+    resource: Option<String>,
+    expires: u64,
+}
+
+/// The authorization endpoint, approving at once (a test server has no user
+/// to ask): PKCE `S256` required, RFC 8707 `resource` remembered, RFC 9207
+/// `iss` in the redirect.
+async fn authorize(
+    state: web::Data<State>,
+    query: web::Query<HashMap<String, String>>,
+) -> HttpResponse {
+    state.count(Endpoint::Authorize);
+    let get = |k: &str| query.get(k).cloned();
+    let bad = |description: &str| {
+        HttpResponse::BadRequest()
+            .json(json!({"error": "invalid_request", "error_description": description}))
+    };
+    let (Some(client_id), Some(redirect_uri)) = (get("client_id"), get("redirect_uri")) else {
+        return bad("`client_id` and `redirect_uri` are required");
+    };
+    let Ok(mut redirect) = url::Url::parse(&redirect_uri) else {
+        return bad("`redirect_uri` is not an absolute URL");
+    };
+    if get("response_type").as_deref() != Some("code") {
+        return bad("only `response_type=code` is supported");
+    }
+    let (Some(code_challenge), Some("S256")) = (
+        get("code_challenge"),
+        get("code_challenge_method").as_deref(),
+    ) else {
+        return bad("PKCE with `code_challenge_method=S256` is required");
+    };
+    let serial = state.serial.fetch_add(1, Ordering::Relaxed);
+    let code = format!(
+        "code-{serial}-{}",
+        b64(aws_lc_rs::digest::digest(
+            &aws_lc_rs::digest::SHA256,
+            code_challenge.as_bytes()
+        ))
+    );
+    state
+        .grants
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(
+            code.clone(),
+            Grant {
+                client_id,
+                redirect_uri,
+                code_challenge,
+                scope: get("scope").unwrap_or_default(),
+                resource: get("resource"),
+                expires: now_secs() + 60,
+            },
+        );
+    {
+        let mut pairs = redirect.query_pairs_mut();
+        pairs
+            .append_pair("code", &code)
+            .append_pair("iss", &state.issuer);
+        if let Some(st) = get("state") {
+            pairs.append_pair("state", &st);
+        }
+    }
+    HttpResponse::Found()
+        .insert_header((header::LOCATION, redirect.as_str()))
+        .finish()
+}
+
+/// RFC 7591 dynamic client registration: every client is accepted.
+async fn register(state: web::Data<State>, body: web::Json<Map<String, Value>>) -> HttpResponse {
+    state.count(Endpoint::Registration);
+    let serial = state.serial.fetch_add(1, Ordering::Relaxed);
+    let mut client = body.into_inner();
+    let client_id = format!("client-{serial}");
+    client.insert("client_id".into(), client_id.clone().into());
+    client.insert("client_id_issued_at".into(), now_secs().into());
+    if client
+        .get("token_endpoint_auth_method")
+        .and_then(Value::as_str)
+        != Some("none")
+    {
+        client.insert("client_secret".into(), format!("secret-{serial}").into());
+        client.insert("client_secret_expires_at".into(), 0.into());
+    }
+    HttpResponse::Created().json(client)
+}
+
+/// The token endpoint: `client_credentials` and `authorization_code` (PKCE),
+/// both honouring RFC 8707 `resource`; any client is accepted.
 async fn token_endpoint(
     req: HttpRequest,
     state: web::Data<State>,
@@ -597,24 +703,62 @@ async fn token_endpoint(
     let error = |code: &str, description: &str| {
         HttpResponse::BadRequest().json(json!({"error": code, "error_description": description}))
     };
-    if form.get("grant_type").map(String::as_str) != Some("client_credentials") {
-        return error(
-            "unsupported_grant_type",
-            "only client_credentials is supported",
-        );
-    }
     let client_id = form
         .get("client_id")
         .cloned()
         .or_else(|| basic_client_id(&req))
         .unwrap_or_else(|| "test-client".into());
-    let Some(resource) = form.get("resource") else {
+    let (scope, resource) = match form.get("grant_type").map(String::as_str) {
+        Some("client_credentials") => (
+            form.get("scope").cloned().unwrap_or_default(),
+            form.get("resource").cloned(),
+        ),
+        Some("authorization_code") => {
+            let code = form.get("code").cloned().unwrap_or_default();
+            let grant = state
+                .grants
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&code);
+            let Some(grant) = grant.filter(|g| g.expires > now_secs()) else {
+                return error(
+                    "invalid_grant",
+                    "unknown, used or expired authorization code",
+                );
+            };
+            let verifier = form.get("code_verifier").cloned().unwrap_or_default();
+            let challenge = b64(aws_lc_rs::digest::digest(
+                &aws_lc_rs::digest::SHA256,
+                verifier.as_bytes(),
+            ));
+            if challenge != grant.code_challenge {
+                return error("invalid_grant", "PKCE verification failed");
+            }
+            if form.get("redirect_uri") != Some(&grant.redirect_uri) || client_id != grant.client_id
+            {
+                return error(
+                    "invalid_grant",
+                    "`redirect_uri` or client does not match the authorization request",
+                );
+            }
+            (
+                grant.scope,
+                form.get("resource").cloned().or(grant.resource),
+            )
+        }
+        _ => {
+            return error(
+                "unsupported_grant_type",
+                "use client_credentials or authorization_code",
+            );
+        }
+    };
+    let Some(resource) = resource else {
         return error(
             "invalid_target",
             "the `resource` parameter (RFC 8707) is required",
         );
     };
-    let scope = form.get("scope").cloned().unwrap_or_default();
     let now = now_secs();
     let serial = state.serial.fetch_add(1, Ordering::Relaxed);
     let claims = json!({
