@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Interoperability suite: our Actix MCP server (examples/quickstart, and
 # examples/rmcp_server when it builds) against a real authorization server
-# (oidc-provider), the official MCP TypeScript and Python SDKs, and the MCP
-# conformance suite (informational).
+# (oidc-provider), the official MCP TypeScript and Python SDKs (client
+# credentials, and the TypeScript SDK's interactive flow against our own
+# test issuer), and the MCP conformance suite (informational).
 #
 #   tests/interop/run.sh
 #
@@ -217,6 +218,16 @@ if [[ $HAVE_RMCP == 1 ]]; then
   step ts-client-rmcp 120 env LABEL=rmcp_server MCP_URL="${MCP[rmcp]}" "$NODE" "$HERE/ts_client.mjs"
   step py-client-rmcp 120 env LABEL=rmcp_server MCP_URL="${MCP[rmcp]}" "$PY" "$HERE/client.py"
 fi
+
+echo "== 2b. interactive OAuth (registration, code + PKCE, step-up) against the quickstart's own test issuer"
+port=$(free_port)
+start quickstart-embedded env BIND="127.0.0.1:$port" "$EXAMPLES/quickstart"
+if wait_http quickstart-embedded "http://127.0.0.1:$port/.well-known/oauth-protected-resource/mcp"; then
+  step ts-interactive 120 env MCP_URL="http://127.0.0.1:$port/mcp" "$NODE" "$HERE/ts_interactive.mjs"
+else
+  line "FAIL  quickstart with its embedded test issuer did not start"
+fi
+stop quickstart-embedded
 
 echo "== 1b. expiry (TTL 3 s + 30 s leeway) and key rotation"
 step provider-expiry 120 "$NODE" "$HERE/provider_checks.mjs" expiry
