@@ -999,6 +999,16 @@ mod tests {
         assert!(auth.bearer_auth("https://other.example/mcp").is_err());
     }
 
+    /// Shared by every Actix worker: must stay `Send + Sync`.
+    #[test]
+    fn shared_types_are_send_and_sync() {
+        fn check<T: Send + Sync + Clone + 'static>() {}
+        check::<McpAuth>();
+        check::<BearerAuth>();
+        check::<crate::AuthInfo>();
+        check::<crate::ToolScopes>();
+    }
+
     #[test]
     fn scope_hierarchy_is_closed_and_checked() {
         let direct: HashMap<String, Vec<String>> = [

@@ -95,7 +95,9 @@ impl BearerAuth {
 
     /// Verifies a bearer token outside an HTTP request (e.g. a WebSocket
     /// message or a benchmark): the same checks as the middleware, required
-    /// scopes included.
+    /// scopes included. Like everything that may fetch keys or metadata, it
+    /// must run on an Actix runtime (a worker, `#[actix_web::main]`, or an
+    /// `actix_rt::System`), because `awc` is not `Send`.
     pub async fn verify(&self, token: &str) -> Result<AuthInfo, AuthError> {
         self.verify_raw(token.as_bytes()).await
     }
