@@ -165,6 +165,11 @@ struct Inner {
     legacy_server: Option<Arc<AuthServer>>,
     metadata_max_age: u32,
     error_handler: Option<ErrorHandler>,
+    /// Built once so extractors allocate nothing per request: the guard of
+    /// the only resource (if there is one), and one per linked
+    /// `#[protected_resource]` declaration whose resource is configured.
+    single_guard: Option<BearerAuth>,
+    declared_guards: Vec<(&'static ResourceDeclaration, BearerAuth)>,
 }
 
 impl fmt::Debug for McpAuth {
@@ -233,19 +238,21 @@ impl McpAuth {
             .or_else(|| req.app_data::<web::Data<McpAuth>>().map(|d| d.get_ref()))
     }
 
-    pub(crate) fn single_resource_guard(&self) -> Option<BearerAuth> {
-        match self.0.resources.as_slice() {
-            [only] => Some(BearerAuth::new(only.clone(), self.0.error_handler.clone())),
-            _ => None,
-        }
+    pub(crate) fn single_resource_guard(&self) -> Option<&BearerAuth> {
+        self.0.single_guard.as_ref()
     }
 
-    pub(crate) fn declared_guard(&self, declaration: &ResourceDeclaration) -> Option<BearerAuth> {
-        let resource = self.0.by_id.get(declaration.resource)?;
-        Some(
-            BearerAuth::new(resource.clone(), self.0.error_handler.clone())
-                .required_scopes(declaration.required_scopes.iter().copied()),
-        )
+    pub(crate) fn declared_guard(&self, declaration: &ResourceDeclaration) -> Option<&BearerAuth> {
+        // Promoted constants may be duplicated across codegen units, so the
+        // address is only a fast path; the source location identifies it.
+        self.0
+            .declared_guards
+            .iter()
+            .find(|(d, _)| {
+                std::ptr::eq(*d, declaration)
+                    || (d.location == declaration.location && d.handler == declaration.handler)
+            })
+            .map(|(_, guard)| guard)
     }
 
     pub(crate) fn metadata_document(&self, path: &str) -> Option<&Bytes> {
@@ -414,6 +421,21 @@ impl McpAuthBuilder {
         } else {
             None
         };
+        let guard =
+            |r: &Arc<ProtectedResource>| BearerAuth::new(r.clone(), self.error_handler.clone());
+        let single_guard = match built.as_slice() {
+            [only] => Some(guard(only)),
+            _ => None,
+        };
+        let declared_guards = declarations()
+            .filter_map(|d| {
+                let resource = by_id.get(d.resource)?;
+                Some((
+                    d,
+                    guard(resource).required_scopes(d.required_scopes.iter().copied()),
+                ))
+            })
+            .collect();
         Ok(McpAuth(Arc::new(Inner {
             resources: built,
             by_path,
@@ -421,6 +443,8 @@ impl McpAuthBuilder {
             legacy_server,
             metadata_max_age: self.metadata_max_age,
             error_handler: self.error_handler.clone(),
+            single_guard,
+            declared_guards,
         })))
     }
 

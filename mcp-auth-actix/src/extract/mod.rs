@@ -30,35 +30,37 @@ impl FromRequest for AuthInfo {
         }
         let req = req.clone();
         Box::pin(async move {
-            let guard = match req.app_data::<BearerAuth>() {
-                Some(guard) => guard.clone(),
-                None => {
-                    let reason = match McpAuth::from_request(&req) {
-                        Some(auth) => match auth.single_resource_guard() {
-                            Some(guard) => return guard.authenticate(&req).await,
-                            None => {
-                                "several resources are configured; protect the route with a `BearerAuth` or `#[protected_resource]`"
-                            }
-                        },
-                        None => "no `McpAuth` in app data",
-                    };
-                    tracing::error!(
-                        reason,
-                        "`AuthInfo` extractor cannot tell which resource protects this route"
-                    );
-                    return Err(AuthError::server_error(reason).into());
-                }
+            let guard = match (req.app_data::<BearerAuth>(), McpAuth::from_request(&req)) {
+                (Some(guard), _) => guard,
+                (None, Some(auth)) => match auth.single_resource_guard() {
+                    Some(guard) => guard,
+                    None => {
+                        return Err(unprotected_route(
+                            "several resources are configured; protect the route with a `BearerAuth` or `#[protected_resource]`",
+                        ));
+                    }
+                },
+                (None, None) => return Err(unprotected_route("no `McpAuth` in app data")),
             };
             guard.authenticate(&req).await
         })
     }
 }
 
+fn unprotected_route(reason: &'static str) -> actix_web::Error {
+    tracing::error!(
+        reason,
+        "`AuthInfo` extractor cannot tell which resource protects this route"
+    );
+    AuthError::server_error(reason).into()
+}
+
 /// Whether the request presents any credentials at all (a Bearer
-/// `Authorization` header, well-formed or not).
+/// `Authorization` header, well-formed or not). Only the scheme is looked
+/// at; the token's syntax is checked by the verification that follows.
 pub(crate) fn has_credentials(req: &HttpRequest) -> bool {
     !matches!(
-        bearer_token(req.headers()).map_err(|e| e.kind()),
+        bearer_credentials(req.headers()).map_err(|e| e.kind()),
         Err(crate::error::AuthErrorKind::MissingToken)
     )
 }
@@ -108,24 +110,18 @@ pub(crate) async fn authenticate_declared(
     }
 }
 
-/// The bearer token of the `Authorization` header, fully checked.
+/// The raw credentials after `Bearer ` in the `Authorization` header.
 ///
 /// * no header, or another scheme (e.g. `Basic`): no credentials (401
 ///   without an error code, RFC 6750 §3.1);
-/// * several `Authorization` headers, `Bearer` without a token, or a token
-///   that is not token68: 400 `invalid_request`.
+/// * several `Authorization` headers: 400 `invalid_request`.
+///
+/// `Bearer` without a token, or a token that is not token68, is also a 400,
+/// but the UTF-8 and token68 checks run in the resource only on a cache
+/// miss: a cached token was valid when it was stored and is compared in
+/// full, so the hot path skips two per-byte scans.
 ///
 /// Tokens in the query string or form body are never read (OAuth 2.1 §5.1).
-pub(crate) fn bearer_token(headers: &HeaderMap) -> Result<&str, AuthError> {
-    let token = std::str::from_utf8(bearer_credentials(headers)?).map_err(|_| malformed())?;
-    check_token68(token)?;
-    Ok(token)
-}
-
-/// The raw credentials after `Bearer `, without the UTF-8 and token68
-/// checks, which the resource runs only on a cache miss: a cached token was
-/// valid when it was stored and is compared in full, so the hot path skips
-/// two per-byte scans.
 pub(crate) fn bearer_credentials(headers: &HeaderMap) -> Result<&[u8], AuthError> {
     let mut values = headers.get_all(header::AUTHORIZATION);
     let Some(value) = values.next() else {
@@ -187,9 +183,11 @@ mod tests {
         for v in values {
             headers.append(header::AUTHORIZATION, HeaderValue::from_str(v).unwrap());
         }
-        bearer_token(&headers)
-            .map(str::to_owned)
-            .map_err(|e| e.kind())
+        // The same steps as a cache miss in `ProtectedResource::verify`.
+        let raw = bearer_credentials(&headers).map_err(|e| e.kind())?;
+        let token = std::str::from_utf8(raw).map_err(|_| malformed().kind())?;
+        check_token68(token).map_err(|e| e.kind())?;
+        Ok(token.to_owned())
     }
 
     #[test]
