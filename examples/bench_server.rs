@@ -24,6 +24,7 @@ fn guard(issuer: &TestIssuer, resource: &str, jwt: JwtOptions) -> BearerAuth {
         .bearer_auth(resource)
         .expect("resource")
         .required_scopes(["mcp:read"])
+        .expect("scopes")
 }
 
 async fn ok() -> HttpResponse {

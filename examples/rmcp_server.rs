@@ -3,8 +3,9 @@
 //! An MCP server built with the official Rust SDK (`rmcp`) served over Actix
 //! by `rmcp-actix-web`, protected by mcp-auth-actix:
 //! - `BearerAuth` verifies every request for the resource (`mcp:read` required);
-//! - `ToolScopes` answers `tools/call add_note` without `mcp:write` with an
-//!   HTTP 403 `insufficient_scope` challenge (step-up);
+//! - its `OperationScopes` answer `tools/call add_note` without `mcp:write`
+//!   with an HTTP 403 `insufficient_scope` challenge (step-up), before rmcp
+//!   parses the request;
 //! - tools read the caller with `mcp_auth::rmcp::auth_info(&context)`,
 //!   bridged by one line: `.on_request_fn(mcp_auth::rmcp::forward_auth_info)`.
 //!
@@ -15,7 +16,7 @@
 use std::sync::Arc;
 
 use actix_web::{App, HttpServer};
-use mcp_auth::{McpAuth, ResourceConfig, ToolScopes};
+use mcp_auth::{McpAuth, OperationScopes, ResourceConfig};
 use rmcp::{
     ErrorData as McpError, RoleServer, ServerHandler,
     handler::server::wrapper::Parameters,
@@ -66,7 +67,7 @@ impl Notes {
         Parameters(NoteRequest { text }): Parameters<NoteRequest>,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, McpError> {
-        // `ToolScopes` already answered 403 over HTTP; this is defence in depth.
+        // The guard already answered 403 over HTTP; this is defence in depth.
         if let Some(auth) = mcp_auth::rmcp::auth_info(&context)
             && !auth.has_scope("mcp:write")
         {
@@ -121,8 +122,11 @@ async fn main() -> std::io::Result<()> {
     let bearer = auth
         .bearer_auth(&resource)
         .map_err(std::io::Error::other)?
-        .required_scopes(["mcp:read"]);
-    let tools = ToolScopes::new().tool("add_note", ["mcp:write"]);
+        .required_scopes(["mcp:read"])
+        .and_then(|guard| {
+            guard.operation_scopes(OperationScopes::new().tool("add_note", ["mcp:write"]))
+        })
+        .map_err(std::io::Error::other)?;
 
     println!("MCP endpoint     {resource}");
     if let Some(url) = auth.resource_metadata_url(&resource) {
@@ -142,12 +146,7 @@ async fn main() -> std::io::Result<()> {
         App::new()
             .app_data(auth.clone())
             .configure(mcp_auth::routes)
-            .service(
-                mcp.clone()
-                    .scope_with_path("/mcp")
-                    .wrap(tools.clone())
-                    .wrap(bearer.clone()),
-            )
+            .service(mcp.clone().scope_with_path("/mcp").wrap(bearer.clone()))
     })
     .bind(&bind)?
     .run()

@@ -1369,6 +1369,7 @@ async fn required_scopes_and_step_up() {
         auth.bearer_auth(RESOURCE)
             .unwrap()
             .required_scopes(["mcp:read"])
+            .unwrap()
     );
 
     let resp = send(&app, TestRequest::post().uri("/mcp").to_request()).await;
@@ -1644,6 +1645,7 @@ async fn custom_error_handlers_render_the_response() {
         .bearer_auth(RESOURCE)
         .unwrap()
         .required_scopes(["mcp:read"])
+        .unwrap()
         .error_handler(json_rpc_error);
     let app = app!(auth, guard);
     let resp = send(&app, bearer("x.y.z").to_request()).await;

@@ -32,6 +32,7 @@ fn guard(issuer: &TestIssuer, options: JwtOptions) -> BearerAuth {
         .bearer_auth(RESOURCE)
         .unwrap()
         .required_scopes(["mcp:read"])
+        .unwrap()
 }
 
 fn setup() -> Setup {

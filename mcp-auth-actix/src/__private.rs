@@ -9,9 +9,11 @@ use futures_util::future::LocalBoxFuture;
 
 pub use inventory;
 
-use crate::AuthInfo;
+use crate::{AuthInfo, guard::Mode};
 
-/// One resource declaration emitted by `#[protected_resource]` on a handler.
+/// One resource declaration emitted by `#[protected_resource]` on a handler,
+/// as a `static`: its address is its identity (two handlers with the same
+/// name and source line, e.g. from one `macro_rules!`, stay distinct).
 ///
 /// Several handlers may declare the same resource identifier; their advertised
 /// metadata must then agree (checked when `McpAuth` is built).
@@ -23,6 +25,8 @@ pub struct ResourceDeclaration {
     pub scopes_supported: &'static [&'static str],
     /// Scopes this handler requires (all-of).
     pub required_scopes: &'static [&'static str],
+    /// Scopes per MCP operation (`tool_scopes`, `prompt_scopes`, `resource_scopes`).
+    pub operations: &'static [OperationDeclaration],
     /// Optional RFC 9728 `resource_name`.
     pub resource_name: Option<&'static str>,
     /// Optional RFC 9728 `resource_documentation`.
@@ -35,6 +39,28 @@ pub struct ResourceDeclaration {
     pub handler: &'static str,
     /// `file:line` of the annotated handler, used in start-up error messages.
     pub location: &'static str,
+}
+
+/// Scopes one MCP operation needs, as declared on a handler.
+#[derive(Debug)]
+pub struct OperationDeclaration {
+    /// Which kind of operation `name` names.
+    pub kind: OperationKind,
+    /// Tool name, prompt name, or resource URI / URI template.
+    pub name: &'static str,
+    /// Scopes the operation needs (all-of).
+    pub scopes: &'static [&'static str],
+}
+
+/// The MCP operations a declaration can require scopes for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OperationKind {
+    /// `tools/call` by tool name.
+    Tool,
+    /// `prompts/get` by prompt name.
+    Prompt,
+    /// `resources/read` (and subscribe/unsubscribe) by URI or URI template.
+    Resource,
 }
 
 /// Registry entry collected at link time with `inventory`.
@@ -50,75 +76,60 @@ pub(crate) fn declarations() -> impl Iterator<Item = &'static ResourceDeclaratio
 
 /// Ties a marker type generated per handler to its declaration.
 pub trait DeclaredResource: 'static {
-    /// The handler's declaration.
-    const DECLARATION: &'static ResourceDeclaration;
+    /// The handler's declaration (a reference to its `static`).
+    fn declaration() -> &'static ResourceDeclaration;
 }
 
-/// Extractor standing in for `AuthInfo` in rewritten handler signatures: it
-/// verifies the bearer token for the marker's resource and required scopes.
-pub struct Verified<R: DeclaredResource> {
-    auth: AuthInfo,
-    _resource: PhantomData<R>,
-}
-
-impl<R: DeclaredResource> Verified<R> {
-    /// The verified caller.
-    pub fn into_inner(self) -> AuthInfo {
-        self.auth
-    }
-}
-
-/// Stands in for `Option<AuthInfo>`: `None` when the request carries no
-/// credentials, an error when it carries invalid ones (MCP: invalid tokens
-/// get 401), unlike actix's blanket `Option<T>` which swallows errors.
-pub struct OptionalVerified<R: DeclaredResource> {
+/// The guard parameter the macro puts first in a rewritten handler, so it
+/// runs before any other extractor can consume the body. `OPTIONAL` is true
+/// when the handler takes only `Option<AuthInfo>`: requests without
+/// credentials then reach it with `None` (unless the operation needs scopes);
+/// invalid credentials are still refused.
+pub struct Guarded<R: DeclaredResource, const OPTIONAL: bool> {
     auth: Option<AuthInfo>,
     _resource: PhantomData<R>,
 }
 
-impl<R: DeclaredResource> OptionalVerified<R> {
-    /// The verified caller, if any.
-    pub fn into_inner(self) -> Option<AuthInfo> {
-        self.auth
+impl<R: DeclaredResource> Guarded<R, false> {
+    /// The verified caller.
+    pub fn auth(&self) -> AuthInfo {
+        match &self.auth {
+            Some(auth) => auth.clone(),
+            // `Mode::Required` never yields `None`.
+            None => unreachable!("a required guard always carries an AuthInfo"),
+        }
+    }
+
+    /// The verified caller, for an `Option<AuthInfo>` parameter beside an
+    /// `AuthInfo` one.
+    pub fn maybe_auth(&self) -> Option<AuthInfo> {
+        self.auth.clone()
     }
 }
 
-impl<R: DeclaredResource> FromRequest for OptionalVerified<R> {
-    type Error = actix_web::Error;
-    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move {
-            if !crate::extract::has_credentials(&req) {
-                return Ok(OptionalVerified {
-                    auth: None,
-                    _resource: PhantomData,
-                });
-            }
-            crate::extract::authenticate_declared(&req, R::DECLARATION)
-                .await
-                .map(|auth| OptionalVerified {
-                    auth: Some(auth),
-                    _resource: PhantomData,
-                })
-        })
+impl<R: DeclaredResource> Guarded<R, true> {
+    /// The verified caller, if the request carried credentials.
+    pub fn maybe_auth(&self) -> Option<AuthInfo> {
+        self.auth.clone()
     }
 }
 
-impl<R: DeclaredResource> FromRequest for Verified<R> {
+impl<R: DeclaredResource, const OPTIONAL: bool> FromRequest for Guarded<R, OPTIONAL> {
     type Error = actix_web::Error;
     type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let mode = if OPTIONAL {
+            Mode::Optional
+        } else {
+            Mode::Required
+        };
+        let checked = crate::guard::declared(req, payload, R::declaration(), mode);
         Box::pin(async move {
-            crate::extract::authenticate_declared(&req, R::DECLARATION)
-                .await
-                .map(|auth| Verified {
-                    auth,
-                    _resource: PhantomData,
-                })
+            checked.await.map(|auth| Guarded {
+                auth,
+                _resource: PhantomData,
+            })
         })
     }
 }

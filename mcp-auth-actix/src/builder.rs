@@ -16,9 +16,10 @@ use crate::{
     BearerAuth, ResourceServerMetadata,
     config::{AuthServerConfig, AuthServerSource, validate_server_config},
     error::{AuthError, ConfigError, ResourceContext},
+    guard::ErrorHandler,
     http::is_loopback,
     metadata::{WELL_KNOWN_PREFIX, well_known_path, well_known_url},
-    middleware::ErrorHandler,
+    operations::OperationScopes,
     verify::{
         AuthServer, ClaimPolicy, Introspection, IntrospectionVerifier, JwtOptions, JwtVerifier,
         TokenCache, TokenVerifier,
@@ -169,7 +170,7 @@ struct Inner {
     /// the only resource (if there is one), and one per linked
     /// `#[protected_resource]` declaration whose resource is configured.
     single_guard: Option<BearerAuth>,
-    declared_guards: Vec<(&'static ResourceDeclaration, BearerAuth)>,
+    declared_guards: HashMap<usize, BearerAuth>,
 }
 
 impl fmt::Debug for McpAuth {
@@ -242,17 +243,15 @@ impl McpAuth {
         self.0.single_guard.as_ref()
     }
 
-    pub(crate) fn declared_guard(&self, declaration: &ResourceDeclaration) -> Option<&BearerAuth> {
-        // Promoted constants may be duplicated across codegen units, so the
-        // address is only a fast path; the source location identifies it.
+    /// The guard of a `#[protected_resource]` declaration, found by the
+    /// address of its `static` (never by name or source line).
+    pub(crate) fn declared_guard(
+        &self,
+        declaration: &'static ResourceDeclaration,
+    ) -> Option<&BearerAuth> {
         self.0
             .declared_guards
-            .iter()
-            .find(|(d, _)| {
-                std::ptr::eq(*d, declaration)
-                    || (d.location == declaration.location && d.handler == declaration.handler)
-            })
-            .map(|(_, guard)| guard)
+            .get(&(std::ptr::from_ref(declaration) as usize))
     }
 
     pub(crate) fn metadata_document(&self, path: &str) -> Option<&Bytes> {
@@ -427,15 +426,21 @@ impl McpAuthBuilder {
             [only] => Some(guard(only)),
             _ => None,
         };
-        let declared_guards = declarations()
-            .filter_map(|d| {
-                let resource = by_id.get(d.resource)?;
-                Some((
-                    d,
-                    guard(resource).required_scopes(d.required_scopes.iter().copied()),
-                ))
-            })
-            .collect();
+        let mut declared_guards = HashMap::new();
+        for d in declarations() {
+            let Some(resource) = by_id.get(d.resource) else {
+                continue;
+            };
+            let declared = guard(resource)
+                .required_scopes(d.required_scopes.iter().copied())
+                .and_then(|g| g.operation_scopes(OperationScopes::from_declarations(d.operations)))
+                .map_err(|err| ConfigError::InvalidField {
+                    subject: d.resource.to_owned(),
+                    field: "#[protected_resource]",
+                    reason: format!("{} ({}): {err}", d.location, d.handler),
+                })?;
+            declared_guards.insert(std::ptr::from_ref(d) as usize, declared);
+        }
         Ok(McpAuth(Arc::new(Inner {
             resources: built,
             by_path,
@@ -519,6 +524,7 @@ impl McpAuthBuilder {
                 reason: e.to_string(),
             })?;
         Ok(ProtectedResource {
+            scopes_supported: metadata.scopes_supported.clone(),
             well_known_path: well_known_path(&url),
             metadata_json: Bytes::from(metadata_json),
             challenge,
@@ -667,7 +673,7 @@ fn parse_origin(origin: &str) -> Result<Url, ConfigError> {
 }
 
 /// RFC 6749 scope-token: 1*( %x21 / %x23-5B / %x5D-7E ).
-fn scope_token_error(scope: &str) -> Option<&'static str> {
+pub(crate) fn scope_token_error(scope: &str) -> Option<&'static str> {
     if scope.is_empty() {
         Some("a scope must not be empty")
     } else if !scope
@@ -1030,7 +1036,7 @@ mod tests {
         check::<McpAuth>();
         check::<BearerAuth>();
         check::<crate::AuthInfo>();
-        check::<crate::ToolScopes>();
+        check::<crate::OperationScopes>();
     }
 
     #[test]

@@ -6,13 +6,15 @@
 
 mod builder;
 pub mod config;
+mod cors;
 pub mod error;
 pub mod extract;
 mod flight;
+mod guard;
 mod http;
 pub mod metadata;
 mod middleware;
-mod tool_scopes;
+mod operations;
 pub mod verify;
 
 #[cfg(feature = "rmcp")]
@@ -28,12 +30,12 @@ pub mod __private;
 
 pub use builder::{McpAuth, McpAuthBuilder, ResourceConfig};
 pub use config::{AuthServerConfig, AuthServerType, AuthorizationServerMetadata};
-pub use error::{AuthError, ConfigError, FetchError};
+pub use error::{AuthError, ConfigError, FetchError, RequestError};
 pub use extract::{AuthInfo, MaybeAuthInfo};
 pub use http::HttpOptions;
 pub use metadata::{ResourceServerMetadata, routes, scope};
 pub use middleware::BearerAuth;
-pub use tool_scopes::ToolScopes;
+pub use operations::{Operation, OperationScopes};
 pub use verify::{JwtOptions, VerifiedClaims};
 
 #[cfg(feature = "macros")]

@@ -8,7 +8,6 @@ use actix_web::{
     Error, HttpMessage, HttpRequest,
     body::{EitherBody, MessageBody},
     dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready},
-    http::{Method, header},
 };
 use futures_util::{
     TryFutureExt,
@@ -16,46 +15,47 @@ use futures_util::{
 };
 
 use crate::{
-    AuthInfo,
-    error::{AuthError, AuthErrorKind, join_scopes},
-    extract::bearer_credentials,
+    AuthInfo, OperationScopes, cors,
+    error::{AuthError, ConfigError},
+    guard::{ErrorHandler, Guard, Mode},
+    operations::{check_scope, drain},
     verify::resource::ProtectedResource,
 };
 
-/// Turns an [`AuthError`] into the response you want (e.g. a JSON-RPC error
-/// body). Keep the `WWW-Authenticate` header: MCP clients need it.
-pub(crate) type ErrorHandler = Arc<dyn Fn(AuthError, &HttpRequest) -> Error + Send + Sync>;
-
 /// Requires a valid bearer token for one protected resource, and optionally
-/// scopes (all of them). Obtain it from
+/// scopes (all of them) and [`OperationScopes`]. Obtain it from
 /// [`McpAuth::bearer_auth`](crate::McpAuth::bearer_auth).
+///
+/// Use it as middleware (`.wrap(guard)`, recommended: it protects every
+/// handler below it, whatever its arguments) or as extractor configuration
+/// (`.app_data(guard)`: it protects handlers that take [`AuthInfo`] or
+/// [`MaybeAuthInfo`](crate::MaybeAuthInfo)). Guards compose fail-closed: a
+/// route under several guards must satisfy all of them.
 ///
 /// ```no_run
 /// # use actix_web::{web, App, HttpResponse};
 /// # fn demo(auth: mcp_auth::McpAuth) -> Result<(), mcp_auth::ConfigError> {
-/// let protect = auth.bearer_auth("https://api.example.com/mcp")?.required_scopes(["mcp:use"]);
+/// let protect = auth.bearer_auth("https://api.example.com/mcp")?.required_scopes(["mcp:use"])?;
 /// let app = App::new()
 ///     .app_data(auth.clone())
 ///     .configure(mcp_auth::routes)
 ///     .service(web::scope("/mcp").wrap(protect).route("", web::post().to(HttpResponse::Ok)));
 /// # Ok(()) }
 /// ```
+///
+/// As middleware it also answers CORS preflights itself (204, any origin:
+/// bearer tokens are not ambient credentials), so a preflight never reaches
+/// a handler, and lets browsers read its responses. For a stricter CORS
+/// policy, wrap an `actix-cors` layer outside it.
 #[derive(Clone)]
-pub struct BearerAuth(Arc<Settings>);
-
-/// Behind one `Arc`: the middleware clones `BearerAuth` on every request.
-#[derive(Clone)]
-struct Settings {
-    resource: Arc<ProtectedResource>,
-    required: Vec<String>,
-    error_handler: Option<ErrorHandler>,
-}
+pub struct BearerAuth(Arc<Guard>);
 
 impl fmt::Debug for BearerAuth {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BearerAuth")
             .field("resource", &self.0.resource.id)
             .field("required_scopes", &self.0.required)
+            .field("operation_scopes", &self.0.operations)
             .finish_non_exhaustive()
     }
 }
@@ -65,27 +65,72 @@ impl BearerAuth {
         resource: Arc<ProtectedResource>,
         error_handler: Option<ErrorHandler>,
     ) -> Self {
-        Self(Arc::new(Settings {
+        Self(Arc::new(Guard {
             resource,
             required: Vec::new(),
+            operations: None,
             error_handler,
         }))
     }
 
+    pub(crate) fn guard(&self) -> &Arc<Guard> {
+        &self.0
+    }
+
+    /// A copy of the settings to change (guards are shared, and compared by
+    /// address, so a changed guard is a new one).
+    fn edit(&self) -> Guard {
+        Guard {
+            resource: self.0.resource.clone(),
+            required: self.0.required.clone(),
+            operations: self.0.operations.clone(),
+            error_handler: self.0.error_handler.clone(),
+        }
+    }
+
     /// Scopes every request must carry (all-of); a token lacking any gets
-    /// 403 `insufficient_scope` with `scope="<all required>"`.
-    pub fn required_scopes(mut self, scopes: impl IntoIterator<Item = impl Into<String>>) -> Self {
-        Arc::make_mut(&mut self.0).required = scopes.into_iter().map(Into::into).collect();
-        self
+    /// 403 `insufficient_scope`. Each must be an RFC 6749 scope-token and,
+    /// when the resource advertises `scopes_supported`, one of them.
+    pub fn required_scopes(
+        self,
+        scopes: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Result<Self, ConfigError> {
+        let required: Vec<String> = scopes.into_iter().map(Into::into).collect();
+        for scope in &required {
+            check_scope(
+                &self.0.resource.id,
+                "required_scopes",
+                scope,
+                &self.0.resource.scopes_supported,
+            )?;
+        }
+        Ok(Self(Arc::new(Guard {
+            required,
+            ..self.edit()
+        })))
+    }
+
+    /// Scopes per MCP operation (tool, prompt, resource URI, method), read
+    /// from the JSON-RPC body; see [`OperationScopes`]. Checked like
+    /// [`required_scopes`](Self::required_scopes).
+    pub fn operation_scopes(self, operations: OperationScopes) -> Result<Self, ConfigError> {
+        operations.validate(&self.0.resource.id, &self.0.resource.scopes_supported)?;
+        let operations = (!operations.is_empty()).then_some(operations);
+        Ok(Self(Arc::new(Guard {
+            operations,
+            ..self.edit()
+        })))
     }
 
     /// Customises error responses, like `JsonConfig::error_handler`.
     pub fn error_handler(
-        mut self,
+        self,
         handler: impl Fn(AuthError, &HttpRequest) -> Error + Send + Sync + 'static,
     ) -> Self {
-        Arc::make_mut(&mut self.0).error_handler = Some(Arc::new(handler));
-        self
+        Self(Arc::new(Guard {
+            error_handler: Some(Arc::new(handler)),
+            ..self.edit()
+        }))
     }
 
     /// The protected resource identifier.
@@ -95,62 +140,12 @@ impl BearerAuth {
 
     /// Verifies a bearer token outside an HTTP request (e.g. a WebSocket
     /// message or a benchmark): the same checks as the middleware, required
-    /// scopes included. Like everything that may fetch keys or metadata, it
-    /// must run on an Actix runtime (a worker, `#[actix_web::main]`, or an
-    /// `actix_rt::System`), because `awc` is not `Send`.
+    /// scopes included (operation scopes need a request body). Like
+    /// everything that may fetch keys or metadata, it must run on an Actix
+    /// runtime (a worker, `#[actix_web::main]`, or an `actix_rt::System`),
+    /// because `awc` is not `Send`.
     pub async fn verify(&self, token: &str) -> Result<AuthInfo, AuthError> {
-        self.verify_raw(token.as_bytes()).await
-    }
-
-    async fn verify_raw(&self, raw: &[u8]) -> Result<AuthInfo, AuthError> {
-        let auth = self.0.resource.verify(raw).await?;
-        auth.require_scopes(&self.0.required)?;
-        Ok(auth)
-    }
-
-    /// The request's token from the verified-token cache, if it is there and
-    /// grants the required scopes; everything else takes the full path.
-    fn cached(&self, req: &ServiceRequest) -> Option<AuthInfo> {
-        let raw = bearer_credentials(req.headers()).ok()?;
-        let auth = self.0.resource.cached(raw)?;
-        self.0
-            .required
-            .iter()
-            .all(|s| auth.has_scope(s))
-            .then_some(auth)
-    }
-
-    /// Authenticates `req`; on success the [`AuthInfo`] is also stored in the
-    /// request extensions (for extractors and bridges such as rmcp's).
-    pub(crate) async fn authenticate(&self, req: &HttpRequest) -> Result<AuthInfo, Error> {
-        match self.check(req).await {
-            Ok(auth) => {
-                req.extensions_mut().insert(auth.clone());
-                Ok(auth)
-            }
-            Err(err) => {
-                // Never log the token; the description is enough.
-                tracing::debug!(resource = %self.0.resource.id, error = %err, "request rejected");
-                Err(match &self.0.error_handler {
-                    Some(handler) => handler(err, req),
-                    None => err.into(),
-                })
-            }
-        }
-    }
-
-    async fn check(&self, req: &HttpRequest) -> Result<AuthInfo, AuthError> {
-        let with_scope = |err: AuthError| {
-            let err = err.in_context(&self.0.resource.challenge);
-            match err.kind() {
-                AuthErrorKind::MissingToken | AuthErrorKind::InvalidToken => {
-                    err.with_scope(join_scopes(&self.0.required))
-                }
-                _ => err,
-            }
-        };
-        let token = bearer_credentials(req.headers()).map_err(with_scope)?;
-        self.verify_raw(token).await.map_err(with_scope)
+        self.0.verify(token.as_bytes()).await
     }
 }
 
@@ -197,28 +192,55 @@ where
 
     forward_ready!(service);
 
-    fn call(&self, req: ServiceRequest) -> Self::Future {
+    fn call(&self, mut req: ServiceRequest) -> Self::Future {
+        let guard = self.auth.guard();
+        if cors::is_preflight(req.request()) {
+            // Answered here: a preflight never reaches the inner service.
+            let res = cors::preflight(req.request(), None);
+            return Either::Right(Box::pin(ready(Ok(req
+                .into_response(res)
+                .map_into_right_body()))));
+        }
         // A token seen before: no allocation, no await, no lock held.
-        if let Some(auth) = self.auth.cached(&req) {
+        if guard.operations.is_none()
+            && let Some(auth) = guard.cached(req.headers())
+        {
             req.extensions_mut().insert(auth);
-            let left: LeftBody<B> = ServiceResponse::map_into_left_body;
+            let left: LeftBody<B> = allowed;
             return Either::Left(self.service.call(req).map_ok(left));
         }
         let service = self.service.clone();
-        let auth = self.auth.clone();
+        let guard = guard.clone();
         Either::Right(Box::pin(async move {
-            // CORS preflights carry no credentials by design.
-            let preflight = req.method() == Method::OPTIONS
-                && req
-                    .headers()
-                    .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
-            if !preflight && let Err(err) = auth.authenticate(req.request()).await {
-                return Ok(req.error_response(err).map_into_right_body());
-            }
-            service
-                .call(req)
+            let body = guard.needs_body(req.request()).then(|| req.take_payload());
+            match guard
+                .authorize(req.request().clone(), body, Mode::Required)
                 .await
-                .map(ServiceResponse::map_into_left_body)
+            {
+                Ok(authorized) => {
+                    if let Some(bytes) = authorized.body {
+                        req.set_payload(bytes.into());
+                    }
+                    service.call(req).await.map(allowed)
+                }
+                Err(err) => {
+                    let payload = req.take_payload();
+                    drain(req.request(), payload).await;
+                    Ok(req.error_response(err).map_into_right_body())
+                }
+            }
         }))
     }
+}
+
+/// A response of the protected service, readable by browsers.
+fn allowed<B>(mut res: ServiceResponse<B>) -> ServiceResponse<EitherBody<B>> {
+    if res
+        .request()
+        .headers()
+        .contains_key(actix_web::http::header::ORIGIN)
+    {
+        cors::expose(res.headers_mut());
+    }
+    res.map_into_left_body()
 }

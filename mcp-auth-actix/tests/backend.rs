@@ -18,7 +18,8 @@ async fn every_algorithm_verifies_and_tampering_fails() {
     let guard = auth
         .bearer_auth(RESOURCE)
         .unwrap()
-        .required_scopes(["mcp:read"]);
+        .required_scopes(["mcp:read"])
+        .unwrap();
     for alg in [
         Algorithm::RS256,
         Algorithm::PS256,

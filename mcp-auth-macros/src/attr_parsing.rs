@@ -1,11 +1,16 @@
 //! Key/value parsing for `#[protected_resource(...)]` arguments.
 //!
 //! This module only checks the *shape* of the arguments (known keys, each at
-//! most once, string literals, bracketed lists of string literals). The
-//! semantic checks (URL rules, scope-token grammar, ...) live in `expand.rs`.
+//! most once, string literals, bracketed lists of string literals, brace maps
+//! of string literals to such lists). The semantic checks (URL rules,
+//! scope-token grammar, ...) live in `expand.rs`.
 
 use proc_macro2::{Span, TokenStream};
-use syn::{Expr, ExprArray, Lit, LitStr, Token, meta::ParseNestedMeta, parse::Parser};
+use syn::{
+    Expr, ExprArray, ExprAssign, Lit, LitStr, Token,
+    meta::ParseNestedMeta,
+    parse::{ParseStream, Parser},
+};
 
 /// Every accepted key, in the order used by error messages.
 pub(crate) const KEYS: &[&str] = &[
@@ -16,11 +21,29 @@ pub(crate) const KEYS: &[&str] = &[
     "resource_documentation",
     "resource_policy_uri",
     "resource_tos_uri",
+    "tool_scopes",
+    "prompt_scopes",
+    "resource_scopes",
 ];
+
+/// The keys whose value is a brace map `{ "name" = ["scope", ...], ... }`.
+const MAP_KEYS: &[&str] = &["tool_scopes", "prompt_scopes", "resource_scopes"];
 
 /// A bracketed list of string literals: `["a", "b"]`.
 pub(crate) struct StrList {
     pub(crate) items: Vec<LitStr>,
+}
+
+/// One `"name" = ["scope", ...]` entry of a scope map.
+pub(crate) struct MapEntry {
+    pub(crate) name: LitStr,
+    pub(crate) scopes: StrList,
+}
+
+/// A brace map `{ "name" = ["scope", ...], ... }` (`tool_scopes`, ...).
+/// Entries whose shape was rejected are left out (and reported).
+pub(crate) struct ScopeMap {
+    pub(crate) entries: Vec<MapEntry>,
 }
 
 /// Parsed (but not yet validated) attribute arguments.
@@ -33,6 +56,9 @@ pub(crate) struct Args {
     pub(crate) resource_documentation: Option<LitStr>,
     pub(crate) resource_policy_uri: Option<LitStr>,
     pub(crate) resource_tos_uri: Option<LitStr>,
+    pub(crate) tool_scopes: Option<ScopeMap>,
+    pub(crate) prompt_scopes: Option<ScopeMap>,
+    pub(crate) resource_scopes: Option<ScopeMap>,
     /// Keys that were written, even if their value was rejected (so that a
     /// bad value is not also reported as a missing or duplicate key).
     seen: Vec<String>,
@@ -54,6 +80,12 @@ impl Errors {
         match &mut self.0 {
             Some(existing) => existing.combine(err),
             None => self.0 = Some(err),
+        }
+    }
+
+    pub(crate) fn extend(&mut self, other: Errors) {
+        if let Some(err) = other.0 {
+            self.push(err);
         }
     }
 
@@ -92,15 +124,37 @@ fn parse_one(args: &mut Args, meta: &ParseNestedMeta<'_>, errors: &mut Errors) -
     if !KEYS.contains(&key.as_str()) {
         return unknown_key(meta, errors);
     }
-    let value = meta.value()?.parse::<Expr>()?;
+    let input = meta.value()?;
+    // A scope map is not an expression: parse it (and collect its errors)
+    // before knowing whether the key is a duplicate.
+    let mut map_errors = Errors::default();
+    let value = if MAP_KEYS.contains(&key.as_str()) && input.peek(syn::token::Brace) {
+        Value::Map(parse_map(&key, input, &mut map_errors)?)
+    } else {
+        Value::Expr(input.parse::<Expr>()?)
+    };
     if args.has_key(&key) {
+        // The value of a repeated key is not checked any further.
         errors.push(syn::Error::new_spanned(
             &meta.path,
-            format!("`{key}` specified more than once"),
+            format!("`{key}` is specified more than once"),
         ));
         return Ok(());
     }
     args.seen.push(key.clone());
+    let value = match value {
+        Value::Map(map) => {
+            errors.extend(map_errors);
+            let slot = match key.as_str() {
+                "tool_scopes" => &mut args.tool_scopes,
+                "prompt_scopes" => &mut args.prompt_scopes,
+                _ => &mut args.resource_scopes,
+            };
+            *slot = Some(map);
+            return Ok(());
+        }
+        Value::Expr(value) => value,
+    };
     match key.as_str() {
         "resource" => set_str(&mut args.resource, &key, &value, errors),
         "scopes" => set_list(&mut args.scopes, &key, &value, errors),
@@ -109,9 +163,116 @@ fn parse_one(args: &mut Args, meta: &ParseNestedMeta<'_>, errors: &mut Errors) -
         "resource_documentation" => set_str(&mut args.resource_documentation, &key, &value, errors),
         "resource_policy_uri" => set_str(&mut args.resource_policy_uri, &key, &value, errors),
         "resource_tos_uri" => set_str(&mut args.resource_tos_uri, &key, &value, errors),
-        _ => {} // filtered out above
+        map_key => errors.push(syn::Error::new_spanned(
+            &value,
+            format!(
+                "`{map_key}` must be a map from {} to scopes, e.g. `{map_key} = {}`",
+                map_subject(map_key),
+                map_example(map_key)
+            ),
+        )),
     }
     Ok(())
+}
+
+enum Value {
+    Expr(Expr),
+    Map(ScopeMap),
+}
+
+/// What the keys of the map `key` name, for messages.
+pub(crate) fn map_subject(key: &str) -> &'static str {
+    match key {
+        "tool_scopes" => "tool names",
+        "prompt_scopes" => "prompt names",
+        _ => "resource URIs or URI templates",
+    }
+}
+
+fn map_example(key: &str) -> &'static str {
+    match key {
+        "tool_scopes" => r#"{ "add_note" = ["mcp:write"] }"#,
+        "prompt_scopes" => r#"{ "summarize" = ["notes:read"] }"#,
+        _ => r#"{ "notes://{id}" = ["notes:read"] }"#,
+    }
+}
+
+/// Parses `{ "name" = ["scope", ...], ... }`. Malformed entries are reported
+/// in `errors` and skipped; only a missing brace group is a hard error.
+fn parse_map(key: &str, input: ParseStream<'_>, errors: &mut Errors) -> syn::Result<ScopeMap> {
+    let content;
+    syn::braced!(content in input);
+    let mut entries = Vec::new();
+    let expected = |span: Span| {
+        syn::Error::new(
+            span,
+            format!(
+                "expected `\"name\" = [\"scope\", ...]` entries separated by commas, e.g. \
+                 `{key} = {}`",
+                map_example(key)
+            ),
+        )
+    };
+    while !content.is_empty() {
+        let entry = match content.parse::<Expr>() {
+            Ok(entry) => entry,
+            Err(err) => {
+                errors.push(expected(err.span()));
+                skip_rest(&content)?;
+                break;
+            }
+        };
+        let is_entry = match peel(&entry) {
+            Expr::Assign(ExprAssign { left, right, .. }) => {
+                let name = match expect_str(key, left) {
+                    Ok(name) => Some(name),
+                    Err(_) => {
+                        errors.push(syn::Error::new_spanned(
+                            left,
+                            format!("{} in `{key}` must be string literals", map_subject(key)),
+                        ));
+                        None
+                    }
+                };
+                let what = match &name {
+                    Some(name) => format!("scopes of `{}` in `{key}`", name.value().escape_debug()),
+                    None => format!("scopes in `{key}`"),
+                };
+                let scopes = parse_list(&what, key, right, errors);
+                if let (Some(name), Some(scopes)) = (name, scopes) {
+                    entries.push(MapEntry { name, scopes });
+                }
+                true
+            }
+            other => {
+                errors.push(expected(syn::spanned::Spanned::span(other)));
+                false
+            }
+        };
+        if content.is_empty() {
+            break;
+        }
+        if let Err(err) = content.parse::<Token![,]>() {
+            if is_entry {
+                // Otherwise already reported for this entry.
+                errors.push(expected(err.span()));
+            }
+            skip_rest(&content)?;
+            break;
+        }
+    }
+    Ok(ScopeMap { entries })
+}
+
+/// Consumes what is left of a brace group after an error was reported.
+fn skip_rest(content: ParseStream<'_>) -> syn::Result<()> {
+    content.step(|cursor| {
+        let mut rest = *cursor;
+        while let Some((_, next)) = rest.token_tree() {
+            rest = next;
+        }
+        Ok(((), rest))
+    })
 }
 
 fn unknown_key(meta: &ParseNestedMeta<'_>, errors: &mut Errors) -> syn::Result<()> {
@@ -140,12 +301,22 @@ fn set_str(slot: &mut Option<LitStr>, key: &str, value: &Expr, errors: &mut Erro
 }
 
 fn set_list(slot: &mut Option<StrList>, key: &str, value: &Expr, errors: &mut Errors) {
+    *slot = parse_list(&format!("`{key}`"), key, value, errors);
+}
+
+/// A list of string literals; `what` names it in messages (e.g. "`scopes`").
+fn parse_list(what: &str, key: &str, value: &Expr, errors: &mut Errors) -> Option<StrList> {
     let Expr::Array(ExprArray { elems, .. }) = peel(value) else {
+        let example = if MAP_KEYS.contains(&key) {
+            format!("`{key} = {}`", map_example(key))
+        } else {
+            format!("`{key} = [\"notes:read\"]`")
+        };
         errors.push(syn::Error::new_spanned(
             value,
-            format!("`{key}` must be a list of string literals, e.g. `{key} = [\"notes:read\"]`"),
+            format!("{what} must be a list of string literals, e.g. {example}"),
         ));
-        return;
+        return None;
     };
     let mut items = Vec::with_capacity(elems.len());
     let mut ok = true;
@@ -158,9 +329,7 @@ fn set_list(slot: &mut Option<StrList>, key: &str, value: &Expr, errors: &mut Er
             }
         }
     }
-    if ok {
-        *slot = Some(StrList { items });
-    }
+    ok.then_some(StrList { items })
 }
 
 /// Strips invisible groups introduced by `macro_rules!` expansion.

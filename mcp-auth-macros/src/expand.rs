@@ -6,11 +6,11 @@ use proc_macro2::{Span, TokenStream, TokenTree};
 use quote::{format_ident, quote, quote_spanned};
 use syn::{
     FnArg, GenericArgument, GenericParam, Ident, Item, ItemFn, LitStr, PatType, PathArguments,
-    Type, ext::IdentExt, punctuated::Punctuated, spanned::Spanned,
+    Type, ext::IdentExt,
 };
 
 use crate::{
-    attr_parsing::{self, Args, Errors, StrList},
+    attr_parsing::{self, Args, Errors, ScopeMap, StrList},
     validate,
 };
 
@@ -51,6 +51,48 @@ struct Declaration {
     resource_documentation: Option<LitStr>,
     resource_policy_uri: Option<LitStr>,
     resource_tos_uri: Option<LitStr>,
+    operations: Vec<Operation>,
+}
+
+/// Scopes one MCP operation needs (`tool_scopes`, `prompt_scopes`,
+/// `resource_scopes` entry).
+struct Operation {
+    kind: OpKind,
+    name: LitStr,
+    scopes: Vec<LitStr>,
+}
+
+#[derive(Clone, Copy)]
+enum OpKind {
+    Tool,
+    Prompt,
+    Resource,
+}
+
+impl OpKind {
+    const ALL: [(OpKind, &'static str); 3] = [
+        (OpKind::Tool, "tool_scopes"),
+        (OpKind::Prompt, "prompt_scopes"),
+        (OpKind::Resource, "resource_scopes"),
+    ];
+
+    /// What an entry names, for messages: "tool `add_note`".
+    fn noun(self) -> &'static str {
+        match self {
+            OpKind::Tool => "tool",
+            OpKind::Prompt => "prompt",
+            OpKind::Resource => "resource",
+        }
+    }
+
+    fn variant(self) -> Ident {
+        let name = match self {
+            OpKind::Tool => "Tool",
+            OpKind::Prompt => "Prompt",
+            OpKind::Resource => "Resource",
+        };
+        Ident::new(name, Span::call_site())
+    }
 }
 
 /// Parses and validates the attribute arguments. `Ok(None)` never escapes:
@@ -70,6 +112,9 @@ fn parse_attr(attr: TokenStream) -> syn::Result<Option<Declaration>> {
         resource_documentation,
         resource_policy_uri,
         resource_tos_uri,
+        tool_scopes,
+        prompt_scopes,
+        resource_scopes,
         ..
     } = args;
 
@@ -126,6 +171,21 @@ fn parse_attr(attr: TokenStream) -> syn::Result<Option<Declaration>> {
             check(&mut errors, lit, |value| validate::http_url(key, value));
         }
     }
+    let mut operations = Vec::new();
+    for ((kind, key), map) in
+        OpKind::ALL
+            .into_iter()
+            .zip([tool_scopes, prompt_scopes, resource_scopes])
+    {
+        if let Some(map) = map {
+            check_scope_map(&mut errors, kind, key, &map, scopes.as_ref());
+            operations.extend(map.entries.into_iter().map(|entry| Operation {
+                kind,
+                name: entry.name,
+                scopes: entry.scopes.items,
+            }));
+        }
+    }
     errors.finish()?;
 
     let Some(resource) = resource else {
@@ -137,8 +197,19 @@ fn parse_attr(attr: TokenStream) -> syn::Result<Option<Declaration>> {
     let (scopes_supported, required_scopes) = match (scopes, required) {
         (Some(scopes), Some(required)) => (scopes, required),
         (Some(scopes), None) => (scopes.clone(), scopes),
-        (None, Some(required)) => (required.clone(), required),
-        (None, None) => (Vec::new(), Vec::new()),
+        (None, required) => {
+            // Without `scopes`, the required and the operation scopes are
+            // what gets advertised (first appearance, no duplicates).
+            let required = required.unwrap_or_default();
+            let mut seen = HashSet::new();
+            let advertised = required
+                .iter()
+                .chain(operations.iter().flat_map(|op| &op.scopes))
+                .filter(|lit| seen.insert(lit.value()))
+                .cloned()
+                .collect();
+            (advertised, required)
+        }
     };
     Ok(Some(Declaration {
         resource,
@@ -148,7 +219,69 @@ fn parse_attr(attr: TokenStream) -> syn::Result<Option<Declaration>> {
         resource_documentation,
         resource_policy_uri,
         resource_tos_uri,
+        operations,
     }))
+}
+
+/// Checks one `tool_scopes` / `prompt_scopes` / `resource_scopes` map.
+fn check_scope_map(
+    errors: &mut Errors,
+    kind: OpKind,
+    key: &str,
+    map: &ScopeMap,
+    scopes: Option<&StrList>,
+) {
+    let advertised: Option<HashSet<String>> =
+        scopes.map(|list| list.items.iter().map(LitStr::value).collect());
+    let mut names = HashSet::new();
+    for entry in &map.entries {
+        let name = entry.name.value();
+        if name.is_empty() {
+            errors.push(syn::Error::new(
+                entry.name.span(),
+                format!("{} name in `{key}` must not be empty", kind.noun()),
+            ));
+        } else if let OpKind::Resource = kind {
+            check(errors, &entry.name, validate::resource_template);
+        }
+        if !names.insert(name.clone()) {
+            errors.push(syn::Error::new(
+                entry.name.span(),
+                format!(
+                    "`{}` is specified more than once in `{key}`",
+                    name.escape_debug()
+                ),
+            ));
+        }
+        let mut seen = HashSet::new();
+        for lit in &entry.scopes.items {
+            let scope = lit.value();
+            // One error per scope: the first rule it breaks.
+            let message = if let Err(message) = validate::scope_token(&scope) {
+                message
+            } else if scope == "offline_access" {
+                offline_access(lit, key).to_string()
+            } else if !seen.insert(scope.clone()) {
+                format!(
+                    "duplicate scope `{}` for {} `{}` in `{key}`",
+                    scope.escape_debug(),
+                    kind.noun(),
+                    name.escape_debug()
+                )
+            } else if advertised.as_ref().is_some_and(|set| !set.contains(&scope)) {
+                format!(
+                    "scope `{}` of {} `{}` is not listed in `scopes`; every operation scope \
+                     must be advertised in `scopes_supported`",
+                    scope.escape_debug(),
+                    kind.noun(),
+                    name.escape_debug()
+                )
+            } else {
+                continue;
+            };
+            errors.push(syn::Error::new(lit.span(), message));
+        }
+    }
 }
 
 fn check(errors: &mut Errors, lit: &LitStr, validator: impl FnOnce(&str) -> Result<(), String>) {
@@ -191,16 +324,13 @@ fn check_item(item: TokenStream) -> syn::Result<ItemFn> {
     let func = match item {
         Item::Fn(func) => func,
         Item::Struct(syn::ItemStruct { ident, .. }) => {
-            return Err(below_route(ident.span()));
+            return Err(syn::Error::new(ident.span(), NOT_A_FN));
         }
         Item::Impl(syn::ItemImpl { impl_token, .. }) => {
-            return Err(below_route(impl_token.span));
+            return Err(syn::Error::new(impl_token.span, NOT_A_FN));
         }
         other => {
-            return Err(syn::Error::new_spanned(
-                other,
-                "`#[protected_resource]` can only be applied to an `async fn` request handler",
-            ));
+            return Err(syn::Error::new_spanned(other, NOT_A_FN));
         }
     };
     let mut errors = Errors::default();
@@ -221,21 +351,14 @@ fn check_item(item: TokenStream) -> syn::Result<ItemFn> {
     Ok(func)
 }
 
-fn below_route(span: Span) -> syn::Error {
-    syn::Error::new(
-        span,
-        "`#[protected_resource]` can only be applied to an `async fn` request handler; \
-         it must be placed above the actix route attribute (`#[get]`, `#[post]`, ...), \
-         which turns the function into a struct",
-    )
-}
+const NOT_A_FN: &str =
+    "`#[protected_resource]` can only be applied to an `async fn` request handler";
 
 /// How an original parameter is obtained from the rewritten signature.
 enum ParamKind {
-    /// `AuthInfo`: extracted as `Verified<Marker>`, converted with `into_inner`.
+    /// `AuthInfo`: `Guarded::auth(&guard)`.
     Auth,
-    /// `Option<AuthInfo>`: extracted as `OptionalVerified<Marker>` (`None`
-    /// only without credentials; an invalid token is still rejected).
+    /// `Option<AuthInfo>`: `Guarded::maybe_auth(&guard)`.
     OptionalAuth,
     /// Any other extractor, passed through unchanged.
     Other,
@@ -250,6 +373,7 @@ fn emit(decl: &Declaration, func: ItemFn) -> TokenStream {
     } = func;
     let name = sig.ident.unraw();
     let marker = format_ident!("__mcp_auth_resource_{}", name);
+    let declaration = format_ident!("__MCP_AUTH_DECLARATION_{}", name);
     let private = quote!(::mcp_auth::__private);
 
     // --- declaration -------------------------------------------------------
@@ -261,6 +385,7 @@ fn emit(decl: &Declaration, func: ItemFn) -> TokenStream {
         resource_documentation,
         resource_policy_uri,
         resource_tos_uri,
+        operations,
     } = decl;
     let opt = |lit: &Option<LitStr>| match lit {
         Some(lit) => quote!(::core::option::Option::Some(#lit)),
@@ -270,45 +395,55 @@ fn emit(decl: &Declaration, func: ItemFn) -> TokenStream {
     let resource_documentation = opt(resource_documentation);
     let resource_policy_uri = opt(resource_policy_uri);
     let resource_tos_uri = opt(resource_tos_uri);
+    let operations = operations.iter().map(|op| {
+        let kind = op.kind.variant();
+        let name = &op.name;
+        let scopes = &op.scopes;
+        quote! {
+            #private::OperationDeclaration {
+                kind: #private::OperationKind::#kind,
+                name: #name,
+                scopes: &[#(#scopes),*],
+            }
+        }
+    });
     let handler = LitStr::new(&name.to_string(), sig.ident.span());
+    // For messages only: identity is the address of the `static`.
     let location = quote_spanned! {sig.ident.span()=>
         ::core::concat!(::core::file!(), ":", ::core::line!())
     };
     let marker_doc = format!("`#[protected_resource]` marker for the `{name}` handler.");
 
     // --- signature rewrite -----------------------------------------------
-    let mut outer_inputs: Punctuated<TokenStream, syn::Token![,]> = Punctuated::new();
+    // The guard comes first so that it runs before any other extractor
+    // (which could consume the body).
+    let guard = Ident::new("__mcp_auth_guard", Span::mixed_site());
+    let mut outer_inputs: Vec<TokenStream> = Vec::new();
     let mut call_args = Vec::new();
-    let mut has_auth = false;
+    let (mut required, mut optional) = (false, false);
     for (index, input) in sig.inputs.iter().enumerate() {
         let FnArg::Typed(PatType { ty, .. }) = input else {
             continue; // receivers were rejected by `check_item`
         };
-        let arg = format_ident!("__mcp_auth_arg{}", index, span = Span::mixed_site());
         match param_kind(ty) {
             ParamKind::Auth => {
-                has_auth = true;
-                let verified = quote_spanned!(ty.span()=> #private::Verified<#marker>);
-                outer_inputs.push(quote!(#arg: #verified));
-                call_args.push(quote!(#private::Verified::into_inner(#arg)));
+                required = true;
+                call_args.push(quote!(#guard.auth()));
             }
             ParamKind::OptionalAuth => {
-                has_auth = true;
-                let verified = quote_spanned!(ty.span()=> #private::OptionalVerified<#marker>);
-                outer_inputs.push(quote!(#arg: #verified));
-                call_args.push(quote!(#private::OptionalVerified::into_inner(#arg)));
+                optional = true;
+                call_args.push(quote!(#guard.maybe_auth()));
             }
             ParamKind::Other => {
+                let arg = format_ident!("__mcp_auth_arg{}", index, span = Span::mixed_site());
                 outer_inputs.push(quote!(#arg: #ty));
                 call_args.push(quote!(#arg));
             }
         }
     }
-    if !has_auth {
-        // No `AuthInfo` parameter: the route must still be protected.
-        let guard = quote!(_: #private::Verified<#marker>);
-        outer_inputs.insert(0, guard);
-    }
+    // Optional only for handlers that take nothing but `Option<AuthInfo>`.
+    let optional = optional && !required;
+    let guard_ty = quote!(#private::Guarded<#marker, #optional>);
 
     // --- inner function holding the original body -------------------------
     let inner = Ident::new("__mcp_auth_handler", Span::mixed_site());
@@ -334,8 +469,10 @@ fn emit(decl: &Declaration, func: ItemFn) -> TokenStream {
             ..
         } = &sig;
         quote! {
-            #constness #asyncness #unsafety #abi #fn_token #ident #generics (#outer_inputs)
-                #output #where_clause
+            #constness #asyncness #unsafety #abi #fn_token #ident #generics (
+                #guard: #guard_ty,
+                #(#outer_inputs),*
+            ) #output #where_clause
         }
     };
 
@@ -345,25 +482,29 @@ fn emit(decl: &Declaration, func: ItemFn) -> TokenStream {
         #[allow(non_camel_case_types)]
         #vis struct #marker;
 
+        #[doc(hidden)]
+        #[allow(non_upper_case_globals)]
+        static #declaration: #private::ResourceDeclaration = #private::ResourceDeclaration {
+            resource: #resource,
+            scopes_supported: &[#(#scopes_supported),*],
+            required_scopes: &[#(#required_scopes),*],
+            operations: &[#(#operations),*],
+            resource_name: #resource_name,
+            resource_documentation: #resource_documentation,
+            resource_policy_uri: #resource_policy_uri,
+            resource_tos_uri: #resource_tos_uri,
+            handler: #handler,
+            location: #location,
+        };
+
         impl #private::DeclaredResource for #marker {
-            const DECLARATION: &'static #private::ResourceDeclaration =
-                &#private::ResourceDeclaration {
-                    resource: #resource,
-                    scopes_supported: &[#(#scopes_supported),*],
-                    required_scopes: &[#(#required_scopes),*],
-                    resource_name: #resource_name,
-                    resource_documentation: #resource_documentation,
-                    resource_policy_uri: #resource_policy_uri,
-                    resource_tos_uri: #resource_tos_uri,
-                    handler: #handler,
-                    location: #location,
-                };
+            fn declaration() -> &'static #private::ResourceDeclaration {
+                &#declaration
+            }
         }
 
         #private::inventory::submit! {
-            #private::Registration(
-                <#marker as #private::DeclaredResource>::DECLARATION
-            )
+            #private::Registration(&#declaration)
         }
 
         #(#attrs)*
@@ -564,9 +705,180 @@ mod tests {
         );
         assert!(
             out.contains(
-                "async fn h (_ : :: mcp_auth :: __private :: Verified < __mcp_auth_resource_h >)"
+                "async fn h (__mcp_auth_guard : :: mcp_auth :: __private :: Guarded < \
+                 __mcp_auth_resource_h , false > ,)"
             ),
             "{out}"
         );
+        assert!(out.contains("__mcp_auth_handler ()"), "{out}");
+    }
+
+    #[test]
+    fn guard_comes_first_and_feeds_auth_params() {
+        let out = expand(
+            quote!(resource = "https://api.example.com/mcp"),
+            quote!(
+                async fn h(body: String, auth: AuthInfo, again: Option<AuthInfo>) {}
+            ),
+        );
+        assert!(
+            out.contains(
+                "async fn h (__mcp_auth_guard : :: mcp_auth :: __private :: Guarded < \
+                 __mcp_auth_resource_h , false > , __mcp_auth_arg0 : String)"
+            ),
+            "{out}"
+        );
+        assert!(
+            out.contains(
+                "__mcp_auth_handler (__mcp_auth_arg0 , __mcp_auth_guard . auth () , \
+                 __mcp_auth_guard . maybe_auth ()) . await"
+            ),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn optional_only_with_option_auth_alone() {
+        let out = expand(
+            quote!(resource = "https://api.example.com/mcp"),
+            quote!(
+                async fn h(req: HttpRequest, auth: Option<AuthInfo>) {}
+            ),
+        );
+        assert!(
+            out.contains("Guarded < __mcp_auth_resource_h , true >"),
+            "{out}"
+        );
+        assert!(out.contains("__mcp_auth_guard . maybe_auth ()"), "{out}");
+    }
+
+    #[test]
+    fn declaration_is_a_static() {
+        let out = expand(
+            quote!(resource = "https://api.example.com/mcp"),
+            quote!(
+                async fn r#type() {}
+            ),
+        );
+        for needle in [
+            "static __MCP_AUTH_DECLARATION_type : :: mcp_auth :: __private :: ResourceDeclaration",
+            "fn declaration () -> & 'static :: mcp_auth :: __private :: ResourceDeclaration \
+             { & __MCP_AUTH_DECLARATION_type }",
+            ":: mcp_auth :: __private :: Registration (& __MCP_AUTH_DECLARATION_type)",
+            "operations : & []",
+            "handler : \"type\"",
+        ] {
+            assert!(out.contains(needle), "{needle}: {out}");
+        }
+        assert!(!out.contains("DECLARATION :"), "{out}");
+    }
+
+    #[test]
+    fn operations_emitted_in_order() {
+        let out = expand(
+            quote!(
+                resource = "https://api.example.com/mcp",
+                scopes = ["r", "w", "a"],
+                required_scopes = ["r"],
+                resource_scopes = { "notes://{id}" = ["r"] },
+                tool_scopes = { "add" = ["w"], "delete" = ["w", "a"], },
+                prompt_scopes = { "sum" = [] },
+            ),
+            quote!(
+                async fn h() {}
+            ),
+        );
+        let op = |kind: &str, name: &str, scopes: &str| {
+            format!(
+                ":: mcp_auth :: __private :: OperationDeclaration {{ kind : :: mcp_auth :: \
+                 __private :: OperationKind :: {kind} , name : \"{name}\" , scopes : & \
+                 [{scopes}] , }}"
+            )
+        };
+        let expected = format!(
+            "operations : & [{} , {} , {} , {}]",
+            op("Tool", "add", "\"w\""),
+            op("Tool", "delete", "\"w\" , \"a\""),
+            op("Prompt", "sum", ""),
+            op("Resource", "notes://{id}", "\"r\""),
+        );
+        assert!(out.contains(&expected), "{expected}\n{out}");
+        assert!(
+            out.contains(r#"scopes_supported : & ["r" , "w" , "a"]"#),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn operation_scopes_advertised_without_scopes() {
+        let out = expand(
+            quote!(
+                resource = "https://api.example.com/mcp",
+                required_scopes = ["r"],
+                tool_scopes = { "add" = ["w", "r"], "delete" = ["a", "w"] },
+                resource_scopes = { "notes://x" = ["x"] },
+            ),
+            quote!(
+                async fn h() {}
+            ),
+        );
+        assert!(
+            out.contains(r#"scopes_supported : & ["r" , "w" , "a" , "x"]"#),
+            "{out}"
+        );
+        assert!(out.contains(r#"required_scopes : & ["r"]"#), "{out}");
+    }
+
+    #[test]
+    fn scope_map_errors() {
+        let out = expand(
+            quote!(
+                resource = "https://api.example.com/mcp",
+                scopes = ["r", "w"],
+                tool_scopes = { "add" = ["w"], "add" = ["r"], "" = [], "x" = ["admin", "a b"] },
+                prompt_scopes = ["r"],
+                resource_scopes = { "notes/{id}" = ["offline_access"], "n://{a" = ["r", "r"] },
+            ),
+            quote!(
+                async fn h() {}
+            ),
+        );
+        for needle in [
+            "`add` is specified more than once in `tool_scopes`",
+            "tool name in `tool_scopes` must not be empty",
+            "scope `admin` of tool `x` is not listed in `scopes`",
+            "invalid scope `a b`",
+            "`prompt_scopes` must be a map from prompt names to scopes",
+            "must be an absolute URI",
+            "`offline_access` must not be listed in `resource_scopes`",
+            "unclosed `{`",
+            "duplicate scope `r` for resource `n://{a` in `resource_scopes`",
+        ] {
+            assert!(out.contains(needle), "{needle}: {out}");
+        }
+        assert_eq!(out.matches("compile_error").count(), 9, "{out}");
+    }
+
+    #[test]
+    fn scope_map_shape_errors() {
+        let out = expand(
+            quote!(
+                resource = "https://api.example.com/mcp",
+                tool_scopes = { add = ["w"], "b" = "w", "c": ["w"] },
+                prompt_scopes = { "p" = ["w"] },
+                prompt_scopes = { "p" = ["w"] },
+            ),
+            quote!(
+                async fn h() {}
+            ),
+        );
+        for needle in [
+            "tool names in `tool_scopes` must be string literals",
+            "scopes of `b` in `tool_scopes` must be a list of string literals",
+            "expected `\\\"name\\\" = [\\\"scope\\\", ...]` entries",
+            "`prompt_scopes` is specified more than once",
+        ] {
+            assert!(out.contains(needle), "{needle}: {out}");
+        }
     }
 }

@@ -129,6 +129,60 @@ pub(crate) fn resource_name(value: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Validates a `resource_scopes` key: an absolute URI, or an RFC 6570
+/// level 1/2 URI template whose expressions are `{name}` or `{+name}`.
+pub(crate) fn resource_template(value: &str) -> Result<(), String> {
+    let shown = value.escape_debug();
+    if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!(
+            "resource URI `{shown}` must not contain whitespace or control characters"
+        ));
+    }
+    let mut rest = value;
+    while let Some(start) = rest.find(['{', '}']) {
+        if rest[start..].starts_with('}') {
+            return Err(format!(
+                "resource URI template `{shown}` has a `}}` without a matching `{{`"
+            ));
+        }
+        let after = &rest[start + 1..];
+        let Some(end) = after.find(['{', '}']) else {
+            return Err(format!(
+                "resource URI template `{shown}` has an unclosed `{{`"
+            ));
+        };
+        if after[end..].starts_with('{') {
+            return Err(format!(
+                "resource URI template `{shown}` nests `{{` inside an expression; \
+                 expressions cannot be nested"
+            ));
+        }
+        let expression = &after[..end];
+        let name = expression.strip_prefix('+').unwrap_or(expression);
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(format!(
+                "invalid expression `{{{}}}` in resource URI template `{shown}`: expected \
+                 `{{name}}` or `{{+name}}` with a name of ASCII letters, digits and `_` \
+                 (RFC 6570 levels 1 and 2)",
+                expression.escape_debug()
+            ));
+        }
+        rest = &after[end + 1..];
+    }
+    let is_scheme = |scheme: &str| {
+        let mut chars = scheme.chars();
+        chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+            && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+    };
+    match value.split_once(':') {
+        Some((scheme, _)) if is_scheme(scheme) => Ok(()),
+        _ => Err(format!(
+            "resource URI `{shown}` must be an absolute URI starting with a scheme, e.g. \
+             \"notes://{{id}}\" or \"file:///{{+path}}\", not a relative reference"
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -228,6 +282,42 @@ mod tests {
                 ok,
                 "url {value:?}"
             );
+        }
+    }
+
+    #[test]
+    fn resource_templates() {
+        let cases: &[(&str, Result<(), &str>)] = &[
+            ("notes://index", Ok(())),
+            ("notes://{id}", Ok(())),
+            ("notes://private/{+path}", Ok(())),
+            ("file:///{+path}", Ok(())),
+            ("https://example.com/{a}/{b_2}", Ok(())),
+            ("urn:example:{id}", Ok(())),
+            ("notes://{id}}", Err("without a matching")),
+            ("notes://}{", Err("without a matching")),
+            ("notes://{id", Err("unclosed")),
+            ("notes://{a{b}}", Err("nests")),
+            ("notes://{}", Err("invalid expression `{}`")),
+            ("notes://{+}", Err("invalid expression `{+}`")),
+            ("notes://{a-b}", Err("invalid expression `{a-b}`")),
+            ("notes://{#frag}", Err("invalid expression")),
+            ("notes://{a,b}", Err("invalid expression")),
+            ("notes://{/path}", Err("invalid expression")),
+            ("notes/{id}", Err("absolute URI")),
+            ("/notes/{id}", Err("absolute URI")),
+            ("{scheme}://x", Err("absolute URI")),
+            ("1notes://x", Err("absolute URI")),
+            ("notes:// x", Err("whitespace")),
+        ];
+        for &(value, expected) in cases {
+            match (resource_template(value), expected) {
+                (Ok(()), Ok(())) => {}
+                (Err(err), Err(needle)) => {
+                    assert!(err.contains(needle), "{value:?}: {err:?} lacks {needle:?}")
+                }
+                (got, want) => panic!("{value:?}: got {got:?}, want {want:?}"),
+            }
         }
     }
 

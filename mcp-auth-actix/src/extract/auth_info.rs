@@ -126,6 +126,12 @@ impl AuthInfo {
             .map(|s| UNIX_EPOCH + Duration::from_secs(s))
     }
 
+    /// Whether this caller was verified for `resource` (the same
+    /// configured resource, not merely an equal identifier).
+    pub(crate) fn is_for(&self, resource: &crate::verify::resource::ProtectedResource) -> bool {
+        Arc::ptr_eq(&self.0.challenge, &resource.challenge)
+    }
+
     pub(crate) fn expires_at_secs(&self) -> Option<u64> {
         self.0.expires_at
     }
@@ -147,20 +153,22 @@ impl AuthInfo {
     }
 
     /// Step-up authorization inside a handler: `Ok` when every scope in
-    /// `required` was granted, else the same 403 `insufficient_scope`
-    /// challenge the middleware sends. Its `scope` is the granted scopes
-    /// plus the missing ones, in one challenge: what MCP 2025-11-25
-    /// recommends (the client keeps its permissions when it re-authorizes)
-    /// and a superset of what 2026-07-28 requires (every scope the operation
-    /// needs, including those the route already demanded).
+    /// `required` was granted (directly or through a scope hierarchy), else
+    /// the same 403 `insufficient_scope` challenge the guard sends. Its
+    /// `scope` lists the granted scopes and every scope in `required`, in
+    /// one challenge: all the operation needs (MCP 2026-07-28) plus what the
+    /// client already holds (MCP 2025-11-25's recommended approach, so a
+    /// re-authorization keeps its permissions). `offline_access` is never
+    /// listed (MCP 2026-07-28).
     pub fn require_scopes<S: AsRef<str>>(&self, required: &[S]) -> Result<(), AuthError> {
         if required.iter().all(|s| self.has_scope(s.as_ref())) {
             return Ok(());
         }
-        let mut scope: Vec<&str> = self.0.scopes.iter().map(String::as_str).collect();
-        for s in required {
-            if !scope.contains(&s.as_ref()) {
-                scope.push(s.as_ref());
+        let mut scope: Vec<&str> = Vec::new();
+        let granted = self.0.scopes.iter().map(String::as_str);
+        for s in granted.chain(required.iter().map(AsRef::as_ref)) {
+            if s != "offline_access" && !scope.contains(&s) {
+                scope.push(s);
             }
         }
         Err(AuthError::insufficient_scope(&scope).in_context(&self.0.challenge))

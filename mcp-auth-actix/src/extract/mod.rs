@@ -1,68 +1,76 @@
-//! The [`AuthInfo`] extractor and bearer-token extraction (RFC 6750 §2.1).
+//! The [`AuthInfo`] and [`MaybeAuthInfo`] extractors and bearer-token
+//! extraction (RFC 6750 §2.1).
 //!
-//! Resolution order for `AuthInfo` in a handler:
-//! 1. the value stored by the [`BearerAuth`] middleware, if it ran;
-//! 2. a [`BearerAuth`] in app data (`web::resource(..).app_data(bearer)`):
-//!    the extractor verifies the token itself;
-//! 3. the only resource of the [`McpAuth`] in app data, with no required scopes.
+//! Which guard an extractor runs:
+//! 1. a [`BearerAuth`] in app data (`web::resource(..).app_data(guard)`; the
+//!    innermost one): it always runs, reusing a caller an outer guard
+//!    verified for the same resource, and always checking its own scopes;
+//! 2. else, the caller stored by a [`BearerAuth`] middleware, if one ran;
+//! 3. else, the only resource of the [`McpAuth`] in app data, with no
+//!    required scopes. With several resources and none of the above, the
+//!    route is misconfigured (500, logged once).
 
 mod auth_info;
+
+use std::sync::Arc;
 
 use actix_web::{
     FromRequest, HttpMessage, HttpRequest,
     dev::Payload,
     http::header::{self, HeaderMap},
 };
-use futures_util::future::LocalBoxFuture;
+use futures_util::future::{LocalBoxFuture, ready};
 
 pub use auth_info::AuthInfo;
 
-use crate::{__private::ResourceDeclaration, BearerAuth, McpAuth, error::AuthError};
+use crate::{
+    BearerAuth, McpAuth, cors,
+    error::{AuthError, Misconfiguration},
+    guard::{Guard, Mode, preflight_error},
+};
+
+/// The guard an extractor must run, or the caller a middleware stored.
+enum Source<'a> {
+    Guard(&'a Arc<Guard>),
+    Stored(AuthInfo),
+}
+
+fn source(req: &HttpRequest) -> Result<Source<'_>, actix_web::Error> {
+    if let Some(guard) = req.app_data::<BearerAuth>() {
+        return Ok(Source::Guard(guard.guard()));
+    }
+    if let Some(auth) = req.extensions().get::<AuthInfo>() {
+        return Ok(Source::Stored(auth.clone()));
+    }
+    let auth = McpAuth::from_request(req).ok_or_else(|| Misconfiguration::NoMcpAuth.error())?;
+    auth.single_resource_guard()
+        .map(|guard| Source::Guard(guard.guard()))
+        .ok_or_else(|| Misconfiguration::AmbiguousResource.error())
+}
+
+fn extract(
+    req: &HttpRequest,
+    payload: &mut Payload,
+    mode: Mode,
+) -> LocalBoxFuture<'static, Result<Option<AuthInfo>, actix_web::Error>> {
+    if cors::is_preflight(req) {
+        return Box::pin(ready(Err(preflight_error(req))));
+    }
+    match source(req) {
+        Ok(Source::Guard(guard)) => guard.extract(req, payload, mode),
+        Ok(Source::Stored(auth)) => Box::pin(ready(Ok(Some(auth)))),
+        Err(err) => Box::pin(ready(Err(err))),
+    }
+}
 
 impl FromRequest for AuthInfo {
     type Error = actix_web::Error;
     type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        if let Some(auth) = req.extensions().get::<AuthInfo>() {
-            let auth = auth.clone();
-            return Box::pin(async move { Ok(auth) });
-        }
-        let req = req.clone();
-        Box::pin(async move {
-            let guard = match (req.app_data::<BearerAuth>(), McpAuth::from_request(&req)) {
-                (Some(guard), _) => guard,
-                (None, Some(auth)) => match auth.single_resource_guard() {
-                    Some(guard) => guard,
-                    None => {
-                        return Err(unprotected_route(
-                            "several resources are configured; protect the route with a `BearerAuth` or `#[protected_resource]`",
-                        ));
-                    }
-                },
-                (None, None) => return Err(unprotected_route("no `McpAuth` in app data")),
-            };
-            guard.authenticate(&req).await
-        })
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let auth = extract(req, payload, Mode::Required);
+        Box::pin(async move { auth.await?.ok_or_else(|| AuthError::missing_token().into()) })
     }
-}
-
-fn unprotected_route(reason: &'static str) -> actix_web::Error {
-    tracing::error!(
-        reason,
-        "`AuthInfo` extractor cannot tell which resource protects this route"
-    );
-    AuthError::server_error(reason).into()
-}
-
-/// Whether the request presents any credentials at all (a Bearer
-/// `Authorization` header, well-formed or not). Only the scheme is looked
-/// at; the token's syntax is checked by the verification that follows.
-pub(crate) fn has_credentials(req: &HttpRequest) -> bool {
-    !matches!(
-        bearer_credentials(req.headers()).map_err(|e| e.kind()),
-        Err(crate::error::AuthErrorKind::MissingToken)
-    )
 }
 
 /// Optional authentication that stays strict: `MaybeAuthInfo(None)` when the
@@ -78,35 +86,8 @@ impl FromRequest for MaybeAuthInfo {
     type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        if !has_credentials(req) {
-            return Box::pin(async { Ok(MaybeAuthInfo(None)) });
-        }
-        let auth = AuthInfo::from_request(req, payload);
-        Box::pin(async move { auth.await.map(|a| MaybeAuthInfo(Some(a))) })
-    }
-}
-
-/// Verifies the request for a `#[protected_resource]` declaration.
-pub(crate) async fn authenticate_declared(
-    req: &HttpRequest,
-    declaration: &'static ResourceDeclaration,
-) -> Result<AuthInfo, actix_web::Error> {
-    let Some(auth) = McpAuth::from_request(req) else {
-        tracing::error!(
-            handler = declaration.handler,
-            "`#[protected_resource]` handler called but no `McpAuth` is in app data"
-        );
-        return Err(AuthError::server_error("no `McpAuth` in app data").into());
-    };
-    match auth.declared_guard(declaration) {
-        Some(guard) => guard.authenticate(req).await,
-        None => {
-            tracing::error!(
-                resource = declaration.resource,
-                "`McpAuth` was built without `#[protected_resource]` declarations"
-            );
-            Err(AuthError::server_error("declared resource is not configured").into())
-        }
+        let auth = extract(req, payload, Mode::Optional);
+        Box::pin(async move { auth.await.map(MaybeAuthInfo) })
     }
 }
 

@@ -12,7 +12,10 @@ use actix_web::{
 };
 
 use super::WELL_KNOWN_PREFIX;
-use crate::{McpAuth, error::json_error};
+use crate::{
+    McpAuth, cors,
+    error::{Misconfiguration, json_error},
+};
 
 const LEGACY_AS_PATH: &str = "/.well-known/oauth-authorization-server";
 
@@ -57,24 +60,33 @@ fn register(cfg: &mut web::ServiceConfig, mount: &str) {
 
 async fn resource_metadata(req: HttpRequest) -> HttpResponse {
     let Some(auth) = McpAuth::from_request(&req) else {
-        return missing_app_data();
+        return Misconfiguration::NoMcpAuth.error().error_response();
     };
-    match auth.metadata_document(req.path()) {
+    match auth.metadata_document(mount_relative(req.path())) {
         Some(json) => json_document(auth.metadata_max_age(), json.clone()),
         None => not_found(),
     }
 }
 
+/// The path below the mount point: `web::scope("/p").configure(routes)`
+/// serves `/p/.well-known/oauth-protected-resource/mcp` for the resource
+/// `https://host/mcp`, for a proxy that strips `/p`. (RFC 9728 clients ask
+/// at the origin's root; the challenges point there.)
+fn mount_relative(path: &str) -> &str {
+    path.find(WELL_KNOWN_PREFIX)
+        .map_or(path, |start| &path[start..])
+}
+
 async fn legacy_server_metadata(req: HttpRequest) -> HttpResponse {
     let Some(auth) = McpAuth::from_request(&req) else {
-        return missing_app_data();
+        return Misconfiguration::NoMcpAuth.error().error_response();
     };
     match auth.legacy_server_metadata().await {
         None => not_found(),
         Some(Ok(json)) => json_document(auth.metadata_max_age(), json),
         Some(Err(err)) => {
             tracing::warn!(error = %err, "legacy authorization server metadata unavailable");
-            cors(HttpResponse::ServiceUnavailable())
+            cors::allow_any_origin(HttpResponse::ServiceUnavailable())
                 .insert_header((header::RETRY_AFTER, "5"))
                 .json(serde_json::json!({
                     "error": "temporarily_unavailable",
@@ -85,7 +97,7 @@ async fn legacy_server_metadata(req: HttpRequest) -> HttpResponse {
 }
 
 fn json_document(max_age: u32, body: web::Bytes) -> HttpResponse {
-    cors(HttpResponse::Ok())
+    cors::allow_any_origin(HttpResponse::Ok())
         .insert_header((header::CONTENT_TYPE, "application/json"))
         .insert_header((header::CACHE_CONTROL, format!("public, max-age={max_age}")))
         .body(body)
@@ -93,14 +105,7 @@ fn json_document(max_age: u32, body: web::Bytes) -> HttpResponse {
 
 /// CORS preflight: the documents are public, so any origin may read them.
 async fn preflight(req: HttpRequest) -> HttpResponse {
-    let mut res = cors(HttpResponse::NoContent());
-    res.insert_header((header::ACCESS_CONTROL_ALLOW_METHODS, "GET, HEAD, OPTIONS"))
-        .insert_header((header::ACCESS_CONTROL_MAX_AGE, "86400"));
-    if let Some(requested) = req.headers().get(header::ACCESS_CONTROL_REQUEST_HEADERS) {
-        res.insert_header((header::ACCESS_CONTROL_ALLOW_HEADERS, requested.clone()))
-            .insert_header((header::VARY, "Access-Control-Request-Headers"));
-    }
-    res.finish()
+    cors::preflight(&req, Some("GET, HEAD, OPTIONS"))
 }
 
 async fn method_not_allowed() -> HttpResponse {
@@ -116,26 +121,10 @@ async fn method_not_allowed() -> HttpResponse {
     res
 }
 
-fn cors(mut builder: actix_web::HttpResponseBuilder) -> actix_web::HttpResponseBuilder {
-    builder.insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"));
-    builder
-}
-
 fn not_found() -> HttpResponse {
     json_error(
         StatusCode::NOT_FOUND,
         "not_found",
         "No metadata document at this path.",
-    )
-}
-
-fn missing_app_data() -> HttpResponse {
-    tracing::error!(
-        "mcp_auth::routes is registered but no `McpAuth` is in app data; add `.app_data(mcp_auth)`"
-    );
-    json_error(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "server_error",
-        "The protected resource is misconfigured.",
     )
 }

@@ -35,6 +35,8 @@ pub(crate) struct CachedJwt {
 pub(crate) struct ProtectedResource {
     /// The identifier served in metadata and expected in `aud`.
     pub(crate) id: String,
+    /// The advertised scopes (guards' scopes must be among them when set).
+    pub(crate) scopes_supported: Vec<String>,
     pub(crate) well_known_path: String,
     pub(crate) metadata_json: Bytes,
     pub(crate) challenge: Arc<ResourceContext>,

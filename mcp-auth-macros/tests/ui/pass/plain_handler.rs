@@ -39,7 +39,7 @@ fn main() {
         .route("/local", web::get().to(local))
         .route("/required", web::get().to(only_required));
 
-    let decl = <__mcp_auth_resource_notes as DeclaredResource>::DECLARATION;
+    let decl = <__mcp_auth_resource_notes as DeclaredResource>::declaration();
     assert_eq!(decl.resource, "https://api.example.com/notes");
     assert_eq!(decl.scopes_supported, ["notes:read", "notes:write"]);
     // Fail closed: without `required_scopes`, every advertised scope is required.
@@ -51,12 +51,12 @@ fn main() {
     assert_eq!(decl.handler, "notes");
     assert!(decl.location.ends_with("plain_handler.rs:15"), "{}", decl.location);
 
-    let decl = <__mcp_auth_resource_local as DeclaredResource>::DECLARATION;
+    let decl = <__mcp_auth_resource_local as DeclaredResource>::declaration();
     assert_eq!(decl.scopes_supported, ["mcp:tools", "mcp:admin"]);
     assert!(decl.required_scopes.is_empty());
     assert_eq!(decl.resource_name, None);
 
-    let decl = <__mcp_auth_resource_only_required as DeclaredResource>::DECLARATION;
+    let decl = <__mcp_auth_resource_only_required as DeclaredResource>::declaration();
     assert_eq!(decl.scopes_supported, ["mcp"]);
     assert_eq!(decl.required_scopes, ["mcp"]);
 

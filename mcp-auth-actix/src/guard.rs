@@ -1,0 +1,301 @@
+//! The one guard behind every way of protecting a route: `.wrap(bearer)`,
+//! `.app_data(bearer)` with the `AuthInfo`/`MaybeAuthInfo` extractors, and
+//! `#[protected_resource]` handlers. A guard is a resource, the scopes every
+//! request needs, and optionally [`OperationScopes`]; it is built once (when
+//! the `BearerAuth` or `McpAuth` is configured) and shared.
+//!
+//! Composition fails closed: every guard on a request's path applies. A
+//! caller verified by an outer guard is reused only when it was verified
+//! for the same resource (the same `ProtectedResource`, not an equal
+//! string), and the inner guard's scopes and operations are always checked.
+
+use std::sync::Arc;
+
+use actix_web::{
+    HttpMessage, HttpRequest,
+    dev::Payload,
+    error::{InternalError, PayloadError},
+    http::header,
+    web::Bytes,
+};
+use futures_util::future::{LocalBoxFuture, ready};
+
+use crate::{
+    __private::ResourceDeclaration,
+    AuthInfo, McpAuth, cors,
+    error::{AuthError, AuthErrorKind, Misconfiguration, join_scopes},
+    extract::bearer_credentials,
+    operations::{
+        HeaderOperation, OperationScopes, check_content_encoding, drain, inspect, read_body,
+    },
+    verify::resource::ProtectedResource,
+};
+
+/// Turns an [`AuthError`] into the response you want (e.g. a JSON-RPC error
+/// body). Keep the `WWW-Authenticate` header: MCP clients need it.
+pub(crate) type ErrorHandler =
+    Arc<dyn Fn(AuthError, &HttpRequest) -> actix_web::Error + Send + Sync>;
+
+/// Whether a request without credentials may reach the handler.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// 401 without a valid token.
+    Required,
+    /// `None` without credentials (invalid ones are still refused), unless
+    /// the operation needs scopes.
+    Optional,
+}
+
+pub(crate) struct Guard {
+    pub(crate) resource: Arc<ProtectedResource>,
+    pub(crate) required: Vec<String>,
+    pub(crate) operations: Option<OperationScopes>,
+    pub(crate) error_handler: Option<ErrorHandler>,
+}
+
+/// Marks that the guard at this address read the body and checked its
+/// operations, so a second extraction does not read it again.
+struct OperationsChecked(usize);
+
+/// What a guard lets through.
+pub(crate) struct Authorized {
+    pub(crate) auth: Option<AuthInfo>,
+    /// The body, when the guard read it: to be handed on unchanged.
+    pub(crate) body: Option<Bytes>,
+}
+
+impl Guard {
+    /// Identity of a configured guard (it lives behind an `Arc`).
+    fn address(&self) -> usize {
+        std::ptr::from_ref(self) as usize
+    }
+
+    /// Whether this guard still has to read the body of `req`.
+    pub(crate) fn needs_body(&self, req: &HttpRequest) -> bool {
+        self.operations.is_some()
+            && !req
+                .extensions()
+                .get::<OperationsChecked>()
+                .is_some_and(|c| c.0 == self.address())
+    }
+
+    /// The request's token from the verified-token cache, if it is there and
+    /// grants the required scopes; everything else takes the full path.
+    pub(crate) fn cached(&self, headers: &header::HeaderMap) -> Option<AuthInfo> {
+        let raw = bearer_credentials(headers).ok()?;
+        let auth = self.resource.cached(raw)?;
+        self.required
+            .iter()
+            .all(|s| auth.has_scope(s))
+            .then_some(auth)
+    }
+
+    /// Verifies a token outside a request: the resource, then the required
+    /// scopes (operations need a request body and are not checked).
+    pub(crate) async fn verify(&self, raw: &[u8]) -> Result<AuthInfo, AuthError> {
+        let auth = self
+            .resource
+            .verify(raw)
+            .await
+            .map_err(|e| self.challenge(e))?;
+        auth.require_scopes(&self.required)?;
+        Ok(auth)
+    }
+
+    /// The caller, verified for this resource and the required scopes.
+    async fn caller(&self, req: &HttpRequest, mode: Mode) -> Result<Option<AuthInfo>, AuthError> {
+        let stored = req
+            .extensions()
+            .get::<AuthInfo>()
+            .filter(|auth| auth.is_for(&self.resource))
+            .cloned();
+        let auth = match stored {
+            Some(auth) => auth,
+            None => {
+                let raw = match bearer_credentials(req.headers()) {
+                    Err(e) if e.kind() == AuthErrorKind::MissingToken && mode == Mode::Optional => {
+                        return Ok(None);
+                    }
+                    other => other.map_err(|e| self.challenge(e))?,
+                };
+                self.resource
+                    .verify(raw)
+                    .await
+                    .map_err(|e| self.challenge(e))?
+            }
+        };
+        auth.require_scopes(&self.required)?;
+        Ok(Some(auth))
+    }
+
+    /// Points a 401/400 at the resource's metadata and the scopes needed.
+    fn challenge(&self, err: AuthError) -> AuthError {
+        let err = err.in_context(&self.resource.challenge);
+        match err.kind() {
+            AuthErrorKind::MissingToken | AuthErrorKind::InvalidToken => {
+                err.with_scope(join_scopes(&self.required))
+            }
+            _ => err,
+        }
+    }
+
+    /// The operations' scopes, on top of the required ones: a 401 without
+    /// a caller, else one 403 listing everything the operation needs.
+    fn check_needed(&self, auth: Option<&AuthInfo>, needed: &[String]) -> Result<(), AuthError> {
+        if needed.is_empty() {
+            return Ok(());
+        }
+        let all: Vec<&str> = self
+            .required
+            .iter()
+            .chain(needed)
+            .map(String::as_str)
+            .collect();
+        match auth {
+            Some(auth) => auth.require_scopes(&all),
+            None => Err(AuthError::missing_token()
+                .in_context(&self.resource.challenge)
+                .with_scope(join_scopes(&all))),
+        }
+    }
+
+    fn reject(&self, err: AuthError, req: &HttpRequest) -> actix_web::Error {
+        // Never log the token; the description is enough.
+        tracing::debug!(resource = %self.resource.id, error = %err, "request rejected");
+        match &self.error_handler {
+            Some(handler) => handler(err, req),
+            None => err.into(),
+        }
+    }
+
+    /// The whole check: the caller, then (given the body) the operations.
+    /// A refused request's unread body is drained (when small), so the
+    /// connection stays open for the client's next, authorized, request.
+    pub(crate) async fn authorize(
+        self: Arc<Self>,
+        req: HttpRequest,
+        mut body: Option<Payload>,
+        mode: Mode,
+    ) -> Result<Authorized, actix_web::Error> {
+        let result = self.check(&req, &mut body, mode).await;
+        if let (Err(_), Some(payload)) = (&result, body) {
+            drain(&req, payload).await;
+        }
+        result
+    }
+
+    async fn check(
+        &self,
+        req: &HttpRequest,
+        body: &mut Option<Payload>,
+        mode: Mode,
+    ) -> Result<Authorized, actix_web::Error> {
+        let auth = self
+            .caller(req, mode)
+            .await
+            .map_err(|e| self.reject(e, req))?;
+        let mut read = None;
+        if let Some(operations) = &self.operations
+            && body.is_some()
+        {
+            // MCP 2026-07-28: authorize from the headers before reading the
+            // body; the body must then say the same.
+            let announced = HeaderOperation::from_headers(req.headers())?;
+            if let Some(announced) = &announced {
+                let needed = operations
+                    .needed(&[announced.as_operation()])
+                    .map_err(|_| Misconfiguration::InvalidComputedScope.error())?;
+                self.check_needed(auth.as_ref(), &needed)
+                    .map_err(|e| self.reject(e, req))?;
+            }
+            check_content_encoding(req)?;
+            let payload = body.take().unwrap_or(Payload::None);
+            let bytes = read_body(req, payload).await?;
+            let inspection = inspect(operations, &bytes, announced.as_ref())?
+                .map_err(|_| Misconfiguration::InvalidComputedScope.error())?;
+            self.check_needed(auth.as_ref(), &inspection.needed)
+                .map_err(|e| self.reject(e, req))?;
+            req.extensions_mut()
+                .insert(OperationsChecked(self.address()));
+            read = Some(bytes);
+        }
+        if let Some(auth) = &auth {
+            req.extensions_mut().insert(auth.clone());
+        }
+        Ok(Authorized { auth, body: read })
+    }
+
+    /// Runs the guard as an extractor. When it must read the body, it takes
+    /// the payload now (extractors are created in argument order, so a guard
+    /// that comes first sees the body before any other extractor) and hands
+    /// the same bytes to the next extractors once they are authorized.
+    pub(crate) fn extract(
+        self: &Arc<Self>,
+        req: &HttpRequest,
+        payload: &mut Payload,
+        mode: Mode,
+    ) -> LocalBoxFuture<'static, Result<Option<AuthInfo>, actix_web::Error>> {
+        if cors::is_preflight(req) {
+            return Box::pin(ready(Err(preflight_error(req))));
+        }
+        let mut body = None;
+        let mut forward = None;
+        if self.needs_body(req) {
+            let taken = payload.take();
+            if matches!(taken, Payload::None) && declares_body(req) {
+                return Box::pin(ready(Err(Misconfiguration::BodyAlreadyRead.error())));
+            }
+            let (tx, rx) = tokio::sync::oneshot::channel::<Bytes>();
+            let stream = futures_util::stream::once(async move {
+                rx.await.map_err(|_| PayloadError::Incomplete(None))
+            });
+            *payload = Payload::Stream {
+                payload: Box::pin(stream),
+            };
+            body = Some(taken);
+            forward = Some(tx);
+        }
+        let guard = self.clone();
+        let req = req.clone();
+        Box::pin(async move {
+            let authorized = guard.authorize(req, body, mode).await?;
+            if let (Some(tx), Some(bytes)) = (forward, authorized.body) {
+                // The receiver is gone only when no extractor reads the body.
+                let _ = tx.send(bytes);
+            }
+            Ok(authorized.auth)
+        })
+    }
+}
+
+/// Whether the request announces a body (so an empty payload means another
+/// extractor already took it).
+fn declares_body(req: &HttpRequest) -> bool {
+    let headers = req.headers();
+    headers.contains_key(header::TRANSFER_ENCODING)
+        || headers
+            .get(header::CONTENT_LENGTH)
+            .is_some_and(|v| v.as_bytes() != b"0")
+}
+
+/// A preflight answered by an extractor: the handler never runs.
+pub(crate) fn preflight_error(req: &HttpRequest) -> actix_web::Error {
+    InternalError::from_response("CORS preflight", cors::preflight(req, None)).into()
+}
+
+/// The guard of a `#[protected_resource]` handler, from the `McpAuth` in
+/// app data.
+pub(crate) fn declared(
+    req: &HttpRequest,
+    payload: &mut Payload,
+    declaration: &'static ResourceDeclaration,
+    mode: Mode,
+) -> LocalBoxFuture<'static, Result<Option<AuthInfo>, actix_web::Error>> {
+    let Some(auth) = McpAuth::from_request(req) else {
+        return Box::pin(ready(Err(Misconfiguration::NoMcpAuth.error())));
+    };
+    match auth.declared_guard(declaration) {
+        Some(guard) => guard.guard().extract(req, payload, mode),
+        None => Box::pin(ready(Err(Misconfiguration::UndeclaredResource.error()))),
+    }
+}

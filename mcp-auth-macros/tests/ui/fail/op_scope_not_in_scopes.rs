@@ -1,0 +1,15 @@
+use mcp_auth::{AuthInfo, protected_resource};
+
+#[protected_resource(
+    resource = "https://api.example.com/mcp",
+    scopes = ["mcp:read", "mcp:write"],
+    required_scopes = ["mcp:read"],
+    tool_scopes = { "add_note" = ["mcp:write"], "delete" = ["mcp:write", "mcp:admin"] },
+)]
+#[actix_web::post("/mcp")]
+async fn handler(auth: AuthInfo) -> &'static str {
+    let _ = auth;
+    "ok"
+}
+
+fn main() {}

@@ -1,0 +1,13 @@
+use mcp_auth::{AuthInfo, protected_resource};
+
+#[protected_resource(
+    resource = "https://api.example.com/mcp",
+    resource_scopes = { "/notes/{id}" = ["notes:read"], "notes/{id}" = ["notes:read"] },
+)]
+#[actix_web::post("/mcp")]
+async fn handler(auth: AuthInfo) -> &'static str {
+    let _ = auth;
+    "ok"
+}
+
+fn main() {}

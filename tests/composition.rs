@@ -1,0 +1,760 @@
+//! Protection composes fail-closed: whatever way a route is protected
+//! (`.wrap`, `.app_data`, extractors, several guards, operation scopes), a
+//! request that should be refused never reaches the handler. Every test
+//! counts handler runs, not only statuses.
+
+use std::sync::{
+    Arc,
+    atomic::{AtomicUsize, Ordering},
+};
+
+use actix_web::{
+    App, HttpResponse,
+    body::MessageBody,
+    dev::{Service, ServiceResponse},
+    http::{Method, header},
+    test::{self, TestRequest},
+    web,
+};
+use mcp_auth::{
+    AuthInfo, BearerAuth, ConfigError, MaybeAuthInfo, McpAuth, OperationScopes, ResourceConfig,
+    testing::TestIssuer,
+};
+use serde_json::{Value, json};
+
+const A: &str = "http://127.0.0.1:8080/a";
+const B: &str = "http://127.0.0.1:8080/b";
+
+/// Handler runs, shared through app data.
+#[derive(Clone, Default)]
+struct Hits(Arc<AtomicUsize>);
+
+impl Hits {
+    fn count(&self) -> usize {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// Counts, echoes the caller's resource and the body it was handed.
+async fn handler(auth: AuthInfo, hits: web::Data<Hits>, body: web::Bytes) -> HttpResponse {
+    hits.0.fetch_add(1, Ordering::SeqCst);
+    HttpResponse::Ok().json(json!({
+        "resource": auth.resource(),
+        "body": String::from_utf8_lossy(&body),
+    }))
+}
+
+/// No `AuthInfo`: relies on a middleware alone.
+async fn plain(hits: web::Data<Hits>, body: web::Bytes) -> HttpResponse {
+    hits.0.fetch_add(1, Ordering::SeqCst);
+    HttpResponse::Ok().body(body)
+}
+
+async fn maybe(auth: MaybeAuthInfo, hits: web::Data<Hits>) -> HttpResponse {
+    hits.0.fetch_add(1, Ordering::SeqCst);
+    HttpResponse::Ok().json(json!({ "anonymous": auth.0.is_none() }))
+}
+
+/// `AuthInfo` after a body extractor: the guard can no longer see the body.
+async fn auth_last(body: web::Bytes, hits: web::Data<Hits>, _auth: AuthInfo) -> HttpResponse {
+    hits.0.fetch_add(1, Ordering::SeqCst);
+    HttpResponse::Ok().body(body)
+}
+
+struct Setup {
+    issuer: TestIssuer,
+    auth: McpAuth,
+}
+
+impl Setup {
+    async fn new() -> Self {
+        let issuer = TestIssuer::start().await;
+        let scopes = ["read", "write", "admin"];
+        let auth = McpAuth::builder()
+            .without_declared_resources()
+            .authorization_server(issuer.resolved_config())
+            .resource(ResourceConfig::new(A).scopes_supported(scopes))
+            .resource(
+                ResourceConfig::new(B)
+                    .scopes_supported(scopes)
+                    .scope_implies("admin", ["read", "write"]),
+            )
+            .build()
+            .unwrap();
+        Self { issuer, auth }
+    }
+
+    fn guard(&self, resource: &str) -> BearerAuth {
+        self.auth.bearer_auth(resource).unwrap()
+    }
+
+    fn token(&self, resource: &str, scopes: &[&str]) -> String {
+        self.issuer.token(resource, scopes)
+    }
+
+    fn tools(&self, resource: &str) -> BearerAuth {
+        self.guard(resource)
+            .required_scopes(["read"])
+            .unwrap()
+            .operation_scopes(
+                OperationScopes::new()
+                    .tool("add_note", ["write"])
+                    .tool("delete", ["write", "admin"])
+                    .prompt("secret", ["admin"])
+                    .resource("notes://{id}", ["read"])
+                    .resource("notes://private/{+path}", ["admin"])
+                    .method("resources/list", ["read"]),
+            )
+            .unwrap()
+    }
+}
+
+struct Resp {
+    status: u16,
+    headers: header::HeaderMap,
+    body: Vec<u8>,
+}
+
+impl Resp {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
+    }
+
+    fn www(&self) -> &str {
+        self.headers
+            .get(header::WWW_AUTHENTICATE)
+            .map_or("", |v| v.to_str().unwrap())
+    }
+
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(|v| v.to_str().unwrap())
+    }
+}
+
+async fn send<S, B>(app: &S, req: TestRequest) -> Resp
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let res = test::call_service(app, req.to_request()).await;
+    Resp {
+        status: res.status().as_u16(),
+        headers: res.headers().clone(),
+        body: test::read_body(res).await.to_vec(),
+    }
+}
+
+fn post(path: &str, token: Option<&str>) -> TestRequest {
+    let req = TestRequest::post()
+        .uri(path)
+        .insert_header((header::CONTENT_TYPE, "application/json"));
+    match token {
+        Some(t) => req.insert_header((header::AUTHORIZATION, format!("Bearer {t}"))),
+        None => req,
+    }
+}
+
+fn rpc(method: &str, params: Value) -> Value {
+    json!({ "jsonrpc": "2.0", "id": 7, "method": method, "params": params })
+}
+
+fn call(tool: &str) -> Value {
+    rpc("tools/call", json!({ "name": tool, "arguments": {} }))
+}
+
+// ---- 1. The most specific guard applies; outer guards still apply ---------
+
+#[actix_web::test]
+async fn a_route_guard_is_never_skipped_under_an_outer_middleware() {
+    let s = Setup::new().await;
+    let hits = Hits::default();
+    let stricter_same = s.guard(A).required_scopes(["admin"]).unwrap();
+    let other = s.guard(B).required_scopes(["admin"]).unwrap();
+    let app = test::init_service(
+        App::new()
+            .app_data(web::Data::new(hits.clone()))
+            .app_data(s.auth.clone())
+            .service(
+                web::scope("")
+                    .wrap(s.guard(A))
+                    .service(web::resource("/other").app_data(other.clone()).to(handler))
+                    .service(
+                        web::resource("/stricter")
+                            .app_data(stricter_same)
+                            .to(handler),
+                    )
+                    .service(web::resource("/maybe").app_data(other).to(maybe))
+                    .service(web::resource("/inner-wrap").wrap(s.guard(B)).to(plain))
+                    .service(web::resource("/outer-only").to(handler)),
+            ),
+    )
+    .await;
+    let a_plain = s.token(A, &[]);
+    let a_admin = s.token(A, &["admin"]);
+    let b_admin = s.token(B, &["admin"]);
+
+    // Token for A, no scopes: the outer guard (A) passes, the route's doesn't.
+    for path in ["/other", "/stricter", "/maybe", "/inner-wrap"] {
+        let r = send(&app, post(path, Some(&a_plain))).await;
+        assert!(matches!(r.status, 401 | 403), "{path}: {}", r.status);
+        assert!(!r.www().is_empty(), "{path}: no challenge");
+    }
+    // A token for A with `admin` is still not a token for B.
+    for path in ["/other", "/maybe", "/inner-wrap"] {
+        let r = send(&app, post(path, Some(&a_admin))).await;
+        assert_eq!(r.status, 401, "{path}");
+        assert!(
+            r.www().contains("error=\"invalid_token\""),
+            "{path}: {}",
+            r.www()
+        );
+        assert!(
+            r.www().contains("oauth-protected-resource/b"),
+            "{path}: {}",
+            r.www()
+        );
+    }
+    // A token for B does not pass the outer guard for A.
+    for path in ["/other", "/maybe", "/inner-wrap"] {
+        assert_eq!(
+            send(&app, post(path, Some(&b_admin))).await.status,
+            401,
+            "{path}"
+        );
+    }
+    let r = send(&app, post("/stricter", Some(&a_plain))).await;
+    assert_eq!(r.status, 403);
+    assert!(r.www().contains("scope=\"admin\""), "{}", r.www());
+    assert_eq!(hits.count(), 0, "a refused request reached a handler");
+
+    // What must pass, passes, with the caller verified for the route's resource.
+    let r = send(&app, post("/stricter", Some(&a_admin))).await;
+    assert_eq!((r.status, r.json()["resource"].as_str()), (200, Some(A)));
+    let r = send(&app, post("/outer-only", Some(&a_plain))).await;
+    assert_eq!((r.status, r.json()["resource"].as_str()), (200, Some(A)));
+    assert_eq!(hits.count(), 2);
+}
+
+#[actix_web::test]
+async fn nested_middlewares_for_two_resources_need_a_token_for_both() {
+    let s = Setup::new().await;
+    let hits = Hits::default();
+    let app = test::init_service(
+        App::new().app_data(web::Data::new(hits.clone())).service(
+            web::scope("/x")
+                .wrap(s.guard(A))
+                .service(web::resource("").wrap(s.guard(B)).to(handler)),
+        ),
+    )
+    .await;
+    for token in [s.token(A, &["admin"]), s.token(B, &["admin"])] {
+        assert_eq!(send(&app, post("/x", Some(&token))).await.status, 401);
+    }
+    assert_eq!(hits.count(), 0);
+}
+
+// ---- 2. Operation scopes fail closed -------------------------------------
+
+#[actix_web::test]
+async fn operation_scopes_refuse_what_they_cannot_read() {
+    let s = Setup::new().await;
+    let hits = Hits::default();
+    let app = test::init_service(
+        App::new()
+            .app_data(web::Data::new(hits.clone()))
+            .service(web::resource("/mcp").wrap(s.tools(A)).to(plain)),
+    )
+    .await;
+    let read = s.token(A, &["read"]);
+    let write_json = serde_json::to_vec(&call("add_note")).unwrap();
+
+    // A content coding: decoding it here and again in the handler, or not
+    // here and then in the handler, would let the handler see another body.
+    for encoding in [
+        "gzip",
+        "br",
+        "deflate",
+        "zstd",
+        "gzip, gzip",
+        "identity, gzip",
+        "x-unknown",
+    ] {
+        let r = send(
+            &app,
+            post("/mcp", Some(&read))
+                .insert_header((header::CONTENT_ENCODING, encoding))
+                .set_payload(write_json.clone()),
+        )
+        .await;
+        assert_eq!(r.status, 415, "{encoding}");
+        assert_eq!(r.header("accept-encoding"), Some("identity"));
+        assert_eq!(r.json()["error"]["code"], -32600);
+    }
+    // Not JSON, duplicate members (parsers disagree on which one wins), not
+    // JSON-RPC, or a named operation without its name.
+    let bodies: &[(&str, i64)] = &[
+        ("add_note", -32700),
+        ("{\"method\":\"tools/call\"", -32700),
+        (
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"whoami","name":"add_note"}}"#,
+            -32700,
+        ),
+        (
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/list","method":"tools/call","params":{"name":"add_note"}}"#,
+            -32700,
+        ),
+        ("[]", -32600),
+        ("\"tools/call\"", -32600),
+        (
+            r#"[{"jsonrpc":"2.0","id":1,"method":"tools/list"}, 5]"#,
+            -32600,
+        ),
+        (
+            r#"{"jsonrpc":"2.0","id":1,"method":["tools/call"]}"#,
+            -32600,
+        ),
+        (
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":null}}"#,
+            -32602,
+        ),
+        (
+            r#"{"jsonrpc":"2.0","id":1,"method":"resources/read","params":{"url":"notes://1"}}"#,
+            -32602,
+        ),
+    ];
+    for (body, code) in bodies {
+        let r = send(&app, post("/mcp", Some(&read)).set_payload(*body)).await;
+        assert_eq!(r.status, 400, "{body}");
+        assert_eq!(r.json()["error"]["code"], *code, "{body}");
+    }
+    // Every method that carries a body is inspected.
+    for method in [
+        Method::POST,
+        Method::PUT,
+        Method::PATCH,
+        Method::DELETE,
+        Method::GET,
+    ] {
+        let r = send(
+            &app,
+            post("/mcp", Some(&read))
+                .method(method.clone())
+                .set_payload(write_json.clone()),
+        )
+        .await;
+        assert_eq!(r.status, 403, "{method}");
+        assert!(r.www().contains("error=\"insufficient_scope\""), "{method}");
+    }
+    assert_eq!(hits.count(), 0, "a refused request reached the handler");
+
+    // Identity is fine, and the handler gets the exact bytes.
+    let whoami = serde_json::to_vec(&call("whoami")).unwrap();
+    let r = send(
+        &app,
+        post("/mcp", Some(&read))
+            .insert_header((header::CONTENT_ENCODING, "identity"))
+            .set_payload(whoami.clone()),
+    )
+    .await;
+    assert_eq!((r.status, r.body), (200, whoami));
+    // No body: no operation, only the route's scopes.
+    assert_eq!(
+        send(&app, post("/mcp", Some(&read)).method(Method::GET))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(hits.count(), 2);
+}
+
+#[actix_web::test]
+async fn every_operation_kind_and_batch_position_is_checked() {
+    let s = Setup::new().await;
+    let hits = Hits::default();
+    let app = test::init_service(
+        App::new()
+            .app_data(web::Data::new(hits.clone()))
+            .service(web::resource("/mcp").wrap(s.tools(B)).to(plain)),
+    )
+    .await;
+    let read = s.token(B, &["read"]);
+    let write = s.token(B, &["read", "write"]);
+    let admin = s.token(B, &["admin"]);
+    let list = json!({"jsonrpc": "2.0", "id": 3, "method": "resources/list"});
+    let note = |uri: &str| rpc("resources/read", json!({ "uri": uri }));
+    // (body, token, expected status, scopes the 403 must list)
+    let cases: Vec<(Value, &str, u16, &str)> = vec![
+        (call("whoami"), &read, 200, ""),
+        (call("add_note"), &read, 403, "read write"),
+        (
+            json!([call("add_note"), call("whoami")]),
+            &read,
+            403,
+            "read write",
+        ),
+        (
+            json!([call("whoami"), call("add_note"), call("whoami")]),
+            &read,
+            403,
+            "read write",
+        ),
+        (
+            json!([call("whoami"), list.clone(), call("add_note")]),
+            &read,
+            403,
+            "read write",
+        ),
+        (
+            json!([call("add_note"), call("delete")]),
+            &write,
+            403,
+            "read write admin",
+        ),
+        (call("delete"), &read, 403, "read write admin"),
+        (
+            rpc("prompts/get", json!({"name": "secret"})),
+            &write,
+            403,
+            "read write admin",
+        ),
+        (note("notes://42"), &read, 200, ""),
+        (note("notes://private/a/b"), &write, 403, "read write admin"),
+        (list.clone(), &read, 200, ""),
+        // Scope hierarchy: `admin` implies `read` and `write`.
+        (
+            json!([call("add_note"), call("delete"), note("notes://private/x")]),
+            &admin,
+            200,
+            "",
+        ),
+    ];
+    let mut allowed = 0;
+    for (body, token, status, scope) in cases {
+        let r = send(&app, post("/mcp", Some(token)).set_json(&body)).await;
+        assert_eq!(r.status, status, "{body}");
+        if status == 403 {
+            assert!(r.www().contains("error=\"insufficient_scope\""), "{body}");
+            let listed = r
+                .www()
+                .split("scope=\"")
+                .nth(1)
+                .unwrap()
+                .split('"')
+                .next()
+                .unwrap();
+            for s in scope.split(' ') {
+                assert!(
+                    listed.split(' ').any(|l| l == s),
+                    "{body}: `{s}` not in `{listed}`"
+                );
+            }
+        } else {
+            allowed += 1;
+        }
+        assert_eq!(hits.count(), allowed, "{body}");
+    }
+    // Anonymous callers get 401 with the scopes of the route.
+    let r = send(&app, post("/mcp", None).set_json(call("whoami"))).await;
+    assert_eq!(r.status, 401);
+    assert!(r.www().starts_with("Bearer scope=\"read\""), "{}", r.www());
+}
+
+#[actix_web::test]
+async fn mcp_method_headers_are_authorized_then_cross_checked() {
+    let s = Setup::new().await;
+    let hits = Hits::default();
+    let app = test::init_service(
+        App::new()
+            .app_data(web::Data::new(hits.clone()))
+            .service(web::resource("/mcp").wrap(s.tools(A)).to(plain)),
+    )
+    .await;
+    let read = s.token(A, &["read"]);
+    let write = s.token(A, &["read", "write"]);
+    let with = |token: &str, method: &str, name: Option<&str>, body: &Value| {
+        let req = post("/mcp", Some(token))
+            .insert_header(("Mcp-Method", method))
+            .set_json(body);
+        match name {
+            Some(name) => req.insert_header(("Mcp-Name", name)),
+            None => req,
+        }
+    };
+
+    // The header alone decides a 403, before the body is read: here the
+    // body is not even JSON.
+    let r = send(
+        &app,
+        post("/mcp", Some(&read))
+            .insert_header(("Mcp-Method", "tools/call"))
+            .insert_header(("Mcp-Name", "add_note"))
+            .set_payload("not json"),
+    )
+    .await;
+    assert_eq!(r.status, 403);
+
+    // Headers that disagree with the body: HeaderMismatch, never served —
+    // including a harmless header hiding a privileged body.
+    let mismatches = [
+        ("tools/call", Some("whoami"), call("add_note")),
+        ("tools/list", None, call("add_note")),
+        ("tools/call", None, call("whoami")),
+        ("prompts/get", Some("whoami"), call("whoami")),
+        (
+            "tools/call",
+            Some("whoami"),
+            json!([call("whoami"), call("whoami")]),
+        ),
+    ];
+    for (method, name, body) in &mismatches {
+        let r = send(&app, with(&write, method, *name, body)).await;
+        assert_eq!(r.status, 400, "{method} {name:?} {body}");
+        assert_eq!(r.json()["error"]["code"], -32020, "{method} {name:?}");
+    }
+    let r = send(
+        &app,
+        post("/mcp", Some(&write))
+            .insert_header(("Mcp-Name", "whoami"))
+            .set_json(call("whoami")),
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    assert_eq!(hits.count(), 0, "a refused request reached the handler");
+
+    let r = send(
+        &app,
+        with(&write, "tools/call", Some("add_note"), &call("add_note")),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["params"]["name"], "add_note");
+    assert_eq!(hits.count(), 1);
+}
+
+#[actix_web::test]
+async fn operation_scopes_work_as_extractor_configuration_too() {
+    let s = Setup::new().await;
+    let hits = Hits::default();
+    let app = test::init_service(
+        App::new()
+            .app_data(web::Data::new(hits.clone()))
+            .app_data(s.auth.clone())
+            .service(web::resource("/mcp").app_data(s.tools(A)).to(handler))
+            .service(web::resource("/late").app_data(s.tools(A)).to(auth_last)),
+    )
+    .await;
+    let read = s.token(A, &["read"]);
+    let write = s.token(A, &["read", "write"]);
+    let r = send(&app, post("/mcp", Some(&read)).set_json(call("add_note"))).await;
+    assert_eq!(r.status, 403);
+    let r = send(&app, post("/mcp", Some(&read)).set_payload("nope")).await;
+    assert_eq!(r.status, 400);
+    // `AuthInfo` after the body extractor: the guard cannot see the body, so
+    // it refuses (500, a wiring mistake) instead of passing.
+    let r = send(&app, post("/late", Some(&write)).set_json(call("whoami"))).await;
+    assert_eq!(r.status, 500);
+    if cfg!(debug_assertions) {
+        assert!(
+            r.json()["cause"]
+                .as_str()
+                .unwrap()
+                .contains("first handler argument")
+        );
+    }
+    assert_eq!(hits.count(), 0);
+
+    let body = serde_json::to_vec(&call("add_note")).unwrap();
+    let r = send(&app, post("/mcp", Some(&write)).set_payload(body.clone())).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["body"], String::from_utf8(body).unwrap());
+    assert_eq!(hits.count(), 1);
+}
+
+// ---- 3. CORS preflights never reach a handler ------------------------------
+
+#[actix_web::test]
+async fn preflights_are_answered_by_the_guard() {
+    let s = Setup::new().await;
+    let hits = Hits::default();
+    let app = test::init_service(
+        App::new()
+            .app_data(web::Data::new(hits.clone()))
+            .app_data(s.auth.clone())
+            .service(web::resource("/wrapped").wrap(s.guard(A)).to(plain))
+            .service(web::resource("/extracted").app_data(s.guard(A)).to(handler))
+            .service(web::resource("/single").to(maybe))
+            .service(
+                web::scope("/scope")
+                    .wrap(s.tools(A))
+                    .default_service(web::to(plain)),
+            ),
+    )
+    .await;
+    let bad = "Bearer not.a.token";
+    for path in ["/wrapped", "/extracted", "/single", "/scope/anything"] {
+        for auth in [None, Some(bad)] {
+            let mut req = TestRequest::default()
+                .method(Method::OPTIONS)
+                .uri(path)
+                .insert_header((header::ORIGIN, "https://inspector.example"))
+                .insert_header((header::ACCESS_CONTROL_REQUEST_METHOD, "POST"))
+                .insert_header((
+                    header::ACCESS_CONTROL_REQUEST_HEADERS,
+                    "authorization, content-type, mcp-protocol-version",
+                ));
+            if let Some(auth) = auth {
+                req = req.insert_header((header::AUTHORIZATION, auth));
+            }
+            let r = send(&app, req).await;
+            assert_eq!(r.status, 204, "{path} {auth:?}");
+            assert_eq!(r.header("access-control-allow-origin"), Some("*"));
+            assert_eq!(r.header("access-control-allow-methods"), Some("POST"));
+            assert_eq!(
+                r.header("access-control-allow-headers"),
+                Some("authorization, content-type, mcp-protocol-version")
+            );
+        }
+    }
+    // A plain OPTIONS (not a preflight) is an ordinary request: 401.
+    let r = send(
+        &app,
+        TestRequest::default()
+            .method(Method::OPTIONS)
+            .uri("/wrapped"),
+    )
+    .await;
+    assert_eq!(r.status, 401);
+    assert_eq!(hits.count(), 0, "a preflight reached a handler");
+
+    // Browsers can read a refusal and, from a protected handler, a success.
+    let r = send(
+        &app,
+        post("/wrapped", None).insert_header((header::ORIGIN, "https://inspector.example")),
+    )
+    .await;
+    assert_eq!(r.header("access-control-allow-origin"), Some("*"));
+    assert_eq!(
+        r.header("access-control-expose-headers"),
+        Some("WWW-Authenticate")
+    );
+    let r = send(
+        &app,
+        post("/wrapped", Some(&s.token(A, &[])))
+            .insert_header((header::ORIGIN, "https://inspector.example")),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("access-control-allow-origin"), Some("*"));
+    assert!(
+        r.header("access-control-expose-headers")
+            .unwrap()
+            .contains("WWW-Authenticate")
+    );
+}
+
+// ---- 5. Wiring mistakes are found early, or said clearly -------------------
+
+#[actix_web::test]
+async fn bad_guard_configuration_fails_when_built() {
+    let s = Setup::new().await;
+    let cases: Vec<(Result<BearerAuth, ConfigError>, &str)> = vec![
+        (s.guard(A).required_scopes(["a b"]), "scope-token"),
+        (s.guard(A).required_scopes(["nope"]), "scopes_supported"),
+        (
+            s.guard(A)
+                .operation_scopes(OperationScopes::new().tool("t", ["nope"])),
+            "scopes_supported",
+        ),
+        (
+            s.guard(A)
+                .operation_scopes(OperationScopes::new().prompt("p", [""])),
+            "must not be empty",
+        ),
+        (
+            s.guard(A)
+                .operation_scopes(OperationScopes::new().resource("notes://{", ["read"])),
+            "without `}`",
+        ),
+        (
+            s.guard(A)
+                .operation_scopes(OperationScopes::new().resource("relative/{id}", ["read"])),
+            "absolute URI",
+        ),
+    ];
+    for (result, needle) in cases {
+        let err = result.unwrap_err().to_string();
+        assert!(err.contains(needle), "`{err}` should mention `{needle}`");
+    }
+    assert!(matches!(
+        s.auth.bearer_auth("http://127.0.0.1:8080/c"),
+        Err(ConfigError::UnknownResource { .. })
+    ));
+}
+
+#[actix_web::test]
+async fn request_time_wiring_mistakes_are_500s_that_say_why() {
+    let s = Setup::new().await;
+    let hits = Hits::default();
+    let app = test::init_service(
+        App::new()
+            .app_data(web::Data::new(hits.clone()))
+            .service(web::resource("/no-auth").to(handler)),
+    )
+    .await;
+    let r = send(&app, post("/no-auth", Some(&s.token(A, &[])))).await;
+    assert_eq!(r.status, 500);
+    assert_eq!(r.json()["error"], "server_error");
+    if cfg!(debug_assertions) {
+        assert!(
+            r.json()["cause"]
+                .as_str()
+                .unwrap()
+                .contains("no `McpAuth` in app data")
+        );
+    }
+    // Two resources and nothing says which protects the route.
+    let app = test::init_service(
+        App::new()
+            .app_data(web::Data::new(hits.clone()))
+            .app_data(s.auth.clone())
+            .service(web::resource("/ambiguous").to(handler)),
+    )
+    .await;
+    let r = send(&app, post("/ambiguous", Some(&s.token(A, &[])))).await;
+    assert_eq!(r.status, 500);
+    if cfg!(debug_assertions) {
+        assert!(
+            r.json()["cause"]
+                .as_str()
+                .unwrap()
+                .contains("several resources")
+        );
+    }
+    assert_eq!(hits.count(), 0);
+}
+
+#[actix_web::test]
+async fn metadata_routes_mounted_in_a_scope_serve_the_documents() {
+    let s = Setup::new().await;
+    let app = test::init_service(
+        App::new()
+            .app_data(s.auth.clone())
+            .service(web::scope("/prefix").configure(mcp_auth::routes))
+            .configure(mcp_auth::routes),
+    )
+    .await;
+    for path in [
+        "/prefix/.well-known/oauth-protected-resource/a",
+        "/.well-known/oauth-protected-resource/a",
+    ] {
+        let r = send(&app, TestRequest::get().uri(path)).await;
+        assert_eq!(r.status, 200, "{path}");
+        assert_eq!(r.json()["resource"], A, "{path}");
+    }
+    let r = send(
+        &app,
+        TestRequest::get().uri("/prefix/.well-known/oauth-protected-resource/c"),
+    )
+    .await;
+    assert_eq!(r.status, 404);
+}
