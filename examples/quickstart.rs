@@ -12,21 +12,25 @@
 //!   instead of the embedded test issuer.
 //! - `MCP_AUTH_ISSUER_TYPE`: `oauth` or `oidc` (default: probe both, MCP order).
 
-use actix_web::{App, HttpResponse, HttpServer, Responder, post, route, web};
+use actix_web::{App, HttpResponse, HttpServer, post, route, web};
 use mcp_auth::{AuthInfo, McpAuth, protected_resource};
 use serde_json::{Value, json};
 
 mod common;
 
 /// The MCP endpoint: JSON-RPC over Streamable HTTP (plain JSON responses).
+/// Every call needs `mcp:read`; `tools/call` of `add_note` also needs
+/// `mcp:write`, checked from the body before this function runs (a real
+/// HTTP 403 step-up challenge, not a JSON-RPC error).
 #[protected_resource(
     resource = "http://127.0.0.1:8080/mcp",
     scopes = ["mcp:read", "mcp:write"],
     required_scopes = ["mcp:read"],
+    tool_scopes = { "add_note" = ["mcp:write"] },
     resource_name = "mcp-auth-actix quickstart",
 )]
 #[post("/mcp")]
-async fn mcp(auth: AuthInfo, body: web::Json<Value>) -> actix_web::Result<impl Responder> {
+async fn mcp(auth: AuthInfo, body: web::Json<Value>) -> HttpResponse {
     let id = body.get("id").cloned().unwrap_or(Value::Null);
     let method = body.get("method").and_then(Value::as_str).unwrap_or("");
     let result = match method {
@@ -35,7 +39,7 @@ async fn mcp(auth: AuthInfo, body: web::Json<Value>) -> actix_web::Result<impl R
             "capabilities": { "tools": {} },
             "serverInfo": { "name": "mcp-auth-actix-quickstart", "version": env!("CARGO_PKG_VERSION") },
         }),
-        "notifications/initialized" => return Ok(HttpResponse::Accepted().finish()),
+        "notifications/initialized" => return HttpResponse::Accepted().finish(),
         "tools/list" => json!({ "tools": [
             { "name": "whoami", "description": "Who is calling, with which scopes",
               "inputSchema": { "type": "object" } },
@@ -48,30 +52,29 @@ async fn mcp(auth: AuthInfo, body: web::Json<Value>) -> actix_web::Result<impl R
                 "client_id": auth.client_id(),
                 "scopes": auth.scopes(),
             })),
-            Some("add_note") => {
-                // Step-up: this tool needs more than the route requires.
-                auth.require_scopes(&["mcp:write"])?;
-                tool_text(json!({ "saved": body["params"]["arguments"]["text"] }))
-            }
-            _ => return Ok(rpc_error(id, -32602, "unknown tool")),
+            // Only reached with `mcp:write` (see `tool_scopes` above).
+            Some("add_note") => tool_text(json!({ "saved": body["params"]["arguments"]["text"] })),
+            _ => return rpc_error(id, -32602, "unknown tool"),
         },
-        _ => return Ok(rpc_error(id, -32601, "method not found")),
+        _ => return rpc_error(id, -32601, "method not found"),
     };
-    Ok(HttpResponse::Ok().json(json!({ "jsonrpc": "2.0", "id": id, "result": result })))
+    HttpResponse::Ok().json(json!({ "jsonrpc": "2.0", "id": id, "result": result }))
 }
 
 /// Streamable HTTP: this server offers no SSE stream (GET) and no sessions
 /// (DELETE), so it answers 405. Same resource, so the same metadata document.
+/// Registered for OPTIONS too, so that the guard answers browsers' CORS
+/// preflights (204) before this function could run.
 #[protected_resource(
     resource = "http://127.0.0.1:8080/mcp",
     scopes = ["mcp:read", "mcp:write"],
     required_scopes = ["mcp:read"],
     resource_name = "mcp-auth-actix quickstart",
 )]
-#[route("/mcp", method = "GET", method = "DELETE")]
+#[route("/mcp", method = "GET", method = "DELETE", method = "OPTIONS")]
 async fn mcp_no_stream() -> HttpResponse {
     HttpResponse::MethodNotAllowed()
-        .insert_header(("Allow", "POST"))
+        .insert_header(("Allow", "POST, OPTIONS"))
         .finish()
 }
 
@@ -124,7 +127,7 @@ async fn main() -> std::io::Result<()> {
             post(None, "whoami")
         );
         println!(
-            "\n403 (read-only token calls a write tool, scope=\"mcp:write\"):\n  {}",
+            "\n403 (read-only token calls a write tool; the challenge lists scope=\"mcp:read mcp:write\"):\n  {}",
             post(Some(&read), "add_note")
         );
         println!(

@@ -758,3 +758,82 @@ async fn metadata_routes_mounted_in_a_scope_serve_the_documents() {
     .await;
     assert_eq!(r.status, 404);
 }
+
+// ---- 401s keep the connection open ----------------------------------------
+
+/// Sends `requests` on one TCP connection to a real server and returns each
+/// response head (status line and headers, lower-cased).
+fn on_one_connection(addr: std::net::SocketAddr, requests: Vec<String>) -> Vec<String> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .unwrap();
+    let mut heads = Vec::new();
+    for request in requests {
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut buf = Vec::new();
+        let mut byte = [0u8; 1];
+        while !buf.ends_with(b"\r\n\r\n") {
+            if stream.read(&mut byte).unwrap_or(0) == 0 {
+                return heads; // closed
+            }
+            buf.push(byte[0]);
+        }
+        let head = String::from_utf8_lossy(&buf).to_lowercase();
+        let length: usize = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length: "))
+            .map_or(0, |v| v.trim().parse().unwrap());
+        let mut body = vec![0u8; length];
+        stream.read_exact(&mut body).unwrap();
+        heads.push(head);
+    }
+    heads
+}
+
+#[actix_web::test]
+async fn refusals_keep_the_connection_alive() {
+    let s = Setup::new().await;
+    let (wrapped, tools, auth) = (s.guard(A), s.tools(A), s.auth.clone());
+    let server = actix_web::HttpServer::new(move || {
+        App::new()
+            .app_data(auth.clone())
+            .service(web::resource("/wrapped").wrap(wrapped.clone()).to(plain))
+            .service(web::resource("/tools").wrap(tools.clone()).to(plain))
+            .app_data(web::Data::new(Hits::default()))
+    })
+    .workers(1)
+    .bind("127.0.0.1:0")
+    .unwrap();
+    let addr = server.addrs()[0];
+    let server = server.run();
+    let handle = server.handle();
+    actix_web::rt::spawn(server);
+
+    let body = serde_json::to_string(&call("add_note")).unwrap();
+    let read = s.token(A, &["read"]);
+    let req = |path: &str, auth: &str| {
+        format!(
+            "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n{auth}Content-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+    };
+    let bearer = format!("Authorization: Bearer {read}\r\n");
+    let requests = vec![
+        req("/wrapped", ""), // 401, body unread by the guard
+        req("/wrapped", "Authorization: Bearer x.y.z\r\n"), // 401 invalid_token
+        req("/tools", ""),   // 401 before the body is read
+        req("/tools", &bearer), // 403 after reading it
+        req("/wrapped", &bearer), // 200 on the same connection
+    ];
+    let heads = actix_web::rt::task::spawn_blocking(move || on_one_connection(addr, requests))
+        .await
+        .unwrap();
+    handle.stop(true).await;
+    let statuses: Vec<&str> = heads.iter().map(|h| &h[9..12]).collect();
+    assert_eq!(statuses, ["401", "401", "401", "403", "200"], "{heads:#?}");
+    for head in &heads {
+        assert!(!head.contains("connection: close"), "{head}");
+    }
+}

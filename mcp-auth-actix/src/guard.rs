@@ -90,6 +90,29 @@ impl Guard {
             .then_some(auth)
     }
 
+    /// A caller that needs no await: stored by an outer guard for this
+    /// resource, or in the verified-token cache; with the required scopes.
+    fn settled(&self, req: &HttpRequest) -> Option<AuthInfo> {
+        let stored = req
+            .extensions()
+            .get::<AuthInfo>()
+            .filter(|auth| auth.is_for(&self.resource))
+            .cloned();
+        let auth = match stored {
+            Some(auth) => self
+                .required
+                .iter()
+                .all(|s| auth.has_scope(s))
+                .then_some(auth)?,
+            None => {
+                let auth = self.cached(req.headers())?;
+                req.extensions_mut().insert(auth.clone());
+                auth
+            }
+        };
+        Some(auth)
+    }
+
     /// Verifies a token outside a request: the resource, then the required
     /// scopes (operations need a request body and are not checked).
     pub(crate) async fn verify(&self, raw: &[u8]) -> Result<AuthInfo, AuthError> {
@@ -238,9 +261,14 @@ impl Guard {
         if cors::is_preflight(req) {
             return Box::pin(ready(Err(preflight_error(req))));
         }
+        let needs_body = self.needs_body(req);
+        if !needs_body && let Some(auth) = self.settled(req) {
+            // Verified before (by an outer guard or the cache): no await.
+            return Box::pin(ready(Ok(Some(auth))));
+        }
         let mut body = None;
         let mut forward = None;
-        if self.needs_body(req) {
+        if needs_body {
             let taken = payload.take();
             if matches!(taken, Payload::None) && declares_body(req) {
                 return Box::pin(ready(Err(Misconfiguration::BodyAlreadyRead.error())));

@@ -168,6 +168,13 @@ pub(crate) fn resource_template(value: &str) -> Result<(), String> {
             ));
         }
         rest = &after[end + 1..];
+        if rest.starts_with('{') {
+            return Err(format!(
+                "resource URI template `{shown}` has two adjacent expressions; separate \
+                 variables with literal text (e.g. `{{a}}/{{b}}`) so that a URI matches \
+                 unambiguously"
+            ));
+        }
     }
     let is_scheme = |scheme: &str| {
         let mut chars = scheme.chars();
@@ -304,6 +311,8 @@ mod tests {
             ("notes://{#frag}", Err("invalid expression")),
             ("notes://{a,b}", Err("invalid expression")),
             ("notes://{/path}", Err("invalid expression")),
+            ("notes://{a}{b}", Err("adjacent")),
+            ("notes://{a}-{+b}", Ok(())),
             ("notes/{id}", Err("absolute URI")),
             ("/notes/{id}", Err("absolute URI")),
             ("{scheme}://x", Err("absolute URI")),
