@@ -345,6 +345,29 @@ async fn operation_scopes_refuse_what_they_cannot_read() {
         assert_eq!(r.status, 403, "{method}");
         assert!(r.www().contains("error=\"insufficient_scope\""), "{method}");
     }
+    // Larger than the app's `PayloadConfig` allows (256 KiB by default).
+    let big = format!(
+        r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":"whoami","pad":"{}"}}}}"#,
+        "x".repeat(300 * 1024)
+    );
+    assert_eq!(
+        send(&app, post("/mcp", Some(&read)).set_payload(big))
+            .await
+            .status,
+        413
+    );
+    // Trailing data after the message, or a second message glued on.
+    for body in [
+        format!("{} x", call("whoami")),
+        format!("{}{}", call("whoami"), call("add_note")),
+    ] {
+        assert_eq!(
+            send(&app, post("/mcp", Some(&read)).set_payload(body))
+                .await
+                .status,
+            400
+        );
+    }
     assert_eq!(hits.count(), 0, "a refused request reached the handler");
 
     // Identity is fine, and the handler gets the exact bytes.
@@ -540,7 +563,8 @@ async fn operation_scopes_work_as_extractor_configuration_too() {
             .app_data(web::Data::new(hits.clone()))
             .app_data(s.auth.clone())
             .service(web::resource("/mcp").app_data(s.tools(A)).to(handler))
-            .service(web::resource("/late").app_data(s.tools(A)).to(auth_last)),
+            .service(web::resource("/late").app_data(s.tools(A)).to(auth_last))
+            .service(web::resource("/maybe").app_data(s.tools(A)).to(maybe)),
     )
     .await;
     let read = s.token(A, &["read"]);
@@ -551,6 +575,15 @@ async fn operation_scopes_work_as_extractor_configuration_too() {
     assert_eq!(r.status, 400);
     // `AuthInfo` after the body extractor: the guard cannot see the body, so
     // it refuses (500, a wiring mistake) instead of passing.
+    // Optional authentication: anonymous callers pass only where the
+    // operation needs no scope.
+    let r = send(&app, post("/maybe", None).set_json(call("add_note"))).await;
+    assert_eq!(r.status, 401);
+    assert!(
+        r.www().starts_with("Bearer scope=\"read write\""),
+        "{}",
+        r.www()
+    );
     let r = send(&app, post("/late", Some(&write)).set_json(call("whoami"))).await;
     assert_eq!(r.status, 500);
     if cfg!(debug_assertions) {
@@ -567,7 +600,12 @@ async fn operation_scopes_work_as_extractor_configuration_too() {
     let r = send(&app, post("/mcp", Some(&write)).set_payload(body.clone())).await;
     assert_eq!(r.status, 200);
     assert_eq!(r.json()["body"], String::from_utf8(body).unwrap());
-    assert_eq!(hits.count(), 1);
+    let r = send(&app, post("/maybe", None).set_json(call("whoami"))).await;
+    assert_eq!(
+        (r.status, r.json()["anonymous"].as_bool()),
+        (200, Some(true))
+    );
+    assert_eq!(hits.count(), 2);
 }
 
 // ---- 3. CORS preflights never reach a handler ------------------------------

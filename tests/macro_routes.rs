@@ -355,3 +355,36 @@ async fn scope_hierarchy_merges_with_declarations() {
         403
     );
 }
+
+/// A `#[protected_resource]` handler under a middleware for another
+/// resource: both guards apply, so no single token passes.
+#[actix_web::test]
+async fn macro_guard_applies_under_an_outer_middleware() {
+    let issuer = TestIssuer::start().await;
+    let auth = McpAuth::builder()
+        .authorization_server(issuer.discovery_config())
+        .build()
+        .unwrap();
+    let outer = auth.bearer_auth(TASKS).unwrap();
+    let app = test::init_service(
+        App::new()
+            .app_data(auth.clone())
+            .service(web::scope("").wrap(outer).service(read_notes)),
+    )
+    .await;
+    for token in [
+        issuer.token(TASKS, &["notes:read"]),
+        issuer.token(NOTES, &["notes:read"]),
+    ] {
+        let res = test::call_service(
+            &app,
+            test::TestRequest::get()
+                .uri("/notes")
+                .insert_header(bearer(&token))
+                .to_request(),
+        )
+        .await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+        assert!(challenge_of(&res).contains("invalid_token"));
+    }
+}

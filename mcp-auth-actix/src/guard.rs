@@ -73,10 +73,10 @@ impl Guard {
     /// Whether this guard still has to read the body of `req`.
     pub(crate) fn needs_body(&self, req: &HttpRequest) -> bool {
         self.operations.is_some()
-            && !req
+            && req
                 .extensions()
                 .get::<OperationsChecked>()
-                .is_some_and(|c| c.0 == self.address())
+                .is_none_or(|c| c.0 != self.address())
     }
 
     /// The request's token from the verified-token cache, if it is there and

@@ -18,10 +18,10 @@
 //!     resource = "https://api.example.com/notes",
 //!     scopes = ["notes:read", "notes:write"],
 //!     required_scopes = ["notes:read"],
+//!     tool_scopes = { "add_note" = ["notes:write"] },
 //!     resource_name = "Notes",
-//!     resource_documentation = "https://docs.example.com/notes",
 //! )]
-//! #[actix_web::post("/notes/mcp")] // route attribute goes *below*
+//! #[actix_web::post("/notes/mcp")]
 //! async fn notes(auth: AuthInfo, body: web::Json<serde_json::Value>) -> impl Responder {
 //!     let _caller = auth; // verified for `resource`, carries `notes:read`
 //!     web::Json(body.into_inner())
@@ -35,12 +35,22 @@
 //! |-----|----------|---------|
 //! | `resource` | yes | Resource identifier: absolute `https` URL (`http` only for `localhost`, `127.0.0.1`, `[::1]`), no userinfo, query or fragment (RFC 8707 §2). |
 //! | `scopes` | no | Scopes advertised in `scopes_supported`. RFC 6749 scope tokens, no duplicates, not `offline_access`. |
-//! | `required_scopes` | no | Scopes every token must carry. **Defaults to all of `scopes`** (fail closed); write `required_scopes = []` to require none. Each must appear in `scopes` when `scopes` is given; when `scopes` is omitted, the required scopes are also the advertised ones. |
+//! | `required_scopes` | no | Scopes every token must carry. **Defaults to all of `scopes`** (fail closed); write `required_scopes = []` to require none. Each must appear in `scopes` when `scopes` is given. |
+//! | `tool_scopes` | no | `{ "tool" = ["scope", ...], ... }`: extra scopes a JSON-RPC `tools/call` of that tool needs. |
+//! | `prompt_scopes` | no | The same for `prompts/get`, by prompt name. |
+//! | `resource_scopes` | no | The same for `resources/read` (and `resources/subscribe`/`unsubscribe`), by URI. A key is an absolute URI or an RFC 6570 template: `{name}` matches one path segment, `{+name}` any text (name: `[A-Za-z0-9_]+`). |
 //! | `resource_name` | no | RFC 9728 `resource_name` (non-empty). |
 //! | `resource_documentation`, `resource_policy_uri`, `resource_tos_uri` | no | RFC 9728 metadata: absolute `http(s)` URLs. |
 //!
 //! Every value must be a literal so that it can be checked at compile time;
-//! mistakes are reported as compile errors pointing at the offending literal.
+//! mistakes are reported as compile errors pointing at the offending token.
+//! In the three maps each name appears once and each scope follows the
+//! rules of `scopes`; with `scopes` given, every scope must be listed there;
+//! without it, `scopes_supported` is `required_scopes` plus every operation
+//! scope. Operation scopes are checked on top of `required_scopes` and a
+//! missing one is answered with 403 `insufficient_scope`. Since
+//! `required_scopes` defaults to all of `scopes`, set it explicitly when you
+//! use the maps (as above), or every operation scope is required everywhere.
 //!
 //! ## Expansion
 //!
@@ -49,54 +59,80 @@
 //! ```ignore
 //! #[doc(hidden)]
 //! #[allow(non_camel_case_types)]
-//! struct __mcp_auth_resource_notes;
+//! struct __mcp_auth_resource_notes; // same visibility as the handler
+//!
+//! #[doc(hidden)]
+//! #[allow(non_upper_case_globals)]
+//! static __MCP_AUTH_DECLARATION_notes: ::mcp_auth::__private::ResourceDeclaration =
+//!     ::mcp_auth::__private::ResourceDeclaration {
+//!         resource: "https://api.example.com/notes",
+//!         scopes_supported: &["notes:read", "notes:write"],
+//!         required_scopes: &["notes:read"],
+//!         operations: &[::mcp_auth::__private::OperationDeclaration {
+//!             kind: ::mcp_auth::__private::OperationKind::Tool,
+//!             name: "add_note",
+//!             scopes: &["notes:write"],
+//!         }],
+//!         resource_name: ::core::option::Option::Some("Notes"),
+//!         /* ... */
+//!         handler: "notes",
+//!         location: ::core::concat!(::core::file!(), ":", ::core::line!()),
+//!     };
 //!
 //! impl ::mcp_auth::__private::DeclaredResource for __mcp_auth_resource_notes {
-//!     const DECLARATION: &'static ::mcp_auth::__private::ResourceDeclaration =
-//!         &::mcp_auth::__private::ResourceDeclaration {
-//!             resource: "https://api.example.com/notes",
-//!             scopes_supported: &["notes:read", "notes:write"],
-//!             required_scopes: &["notes:read"],
-//!             resource_name: Some("Notes"),
-//!             /* ... */
-//!             handler: "notes",
-//!             location: concat!(file!(), ":", line!()), // the handler's line
-//!         };
+//!     fn declaration() -> &'static ::mcp_auth::__private::ResourceDeclaration {
+//!         &__MCP_AUTH_DECLARATION_notes
+//!     }
 //! }
 //!
 //! ::mcp_auth::__private::inventory::submit! {
-//!     ::mcp_auth::__private::Registration(
-//!         <__mcp_auth_resource_notes as ::mcp_auth::__private::DeclaredResource>::DECLARATION
-//!     )
+//!     ::mcp_auth::__private::Registration(&__MCP_AUTH_DECLARATION_notes)
 //! }
 //!
 //! #[actix_web::post("/notes/mcp")] // every other attribute is kept
 //! async fn notes(
-//!     arg0: ::mcp_auth::__private::Verified<__mcp_auth_resource_notes>,
-//!     arg1: web::Json<serde_json::Value>,
+//!     __mcp_auth_guard: ::mcp_auth::__private::Guarded<__mcp_auth_resource_notes, false>,
+//!     __mcp_auth_arg1: web::Json<serde_json::Value>,
 //! ) -> impl Responder {
-//!     async fn inner(auth: AuthInfo, body: web::Json<serde_json::Value>) -> impl Responder {
+//!     async fn __mcp_auth_handler(auth: AuthInfo, body: web::Json<serde_json::Value>) -> impl Responder {
 //!         /* original body */
 //!     }
-//!     inner(::mcp_auth::__private::Verified::into_inner(arg0), arg1).await
+//!     __mcp_auth_handler(__mcp_auth_guard.auth(), __mcp_auth_arg1).await
 //! }
 //! ```
 //!
-//! * Every parameter whose type is a path ending in `AuthInfo` is extracted as
-//!   `Verified<Marker>`, which authenticates the request against the
-//!   declaration (token validity, audience = `resource`, `required_scopes`)
-//!   and rejects it with an RFC 6750 challenge otherwise.
-//! * `Option<AuthInfo>` becomes `Option<Verified<Marker>>`: the handler also
-//!   runs for anonymous or invalid requests and receives `None`.
-//! * A handler without any `AuthInfo` parameter gets a leading guard
-//!   parameter `_: Verified<Marker>`, so the route is protected anyway.
-//! * Other parameters (including patterns such as `web::Json(body): web::Json<T>`)
-//!   are passed through unchanged to an inner `async fn` that holds the
-//!   original body and signature.
+//! The handler's identity is its `static` declaration, not `file:line`
+//! (`location` only appears in messages): handlers generated by one
+//! `macro_rules!` call stay distinct.
 //!
-//! The attribute must be placed **above** the actix route attribute, so that
-//! it sees (and re-emits) the plain function before `#[get]`/`#[post]` turn
-//! it into a service type. It only supports free `async fn`s (no `self`).
+//! ## Parameters
+//!
+//! * The rewritten handler always takes the guard `Guarded<Marker, _>` as its
+//!   **first** parameter, so it runs before any other extractor (which could
+//!   consume the body). It verifies the token (validity, audience =
+//!   `resource`, `required_scopes`, and the operation scopes of the JSON-RPC
+//!   body) and otherwise answers with an RFC 6750 challenge. A handler
+//!   without any `AuthInfo` parameter is guarded the same way.
+//! * Each `AuthInfo` parameter (any path ending in `AuthInfo`) receives the
+//!   verified caller.
+//! * `Option<AuthInfo>`: if the handler takes no plain `AuthInfo`, a request
+//!   without credentials reaches it with `None` (unless its operation needs
+//!   scopes); invalid credentials are still refused. Beside an `AuthInfo`
+//!   parameter it is always `Some`.
+//! * Other parameters (including patterns such as `web::Json(body): web::Json<T>`)
+//!   are extracted after the guard and passed unchanged to an inner
+//!   `async fn` that holds the original signature and body.
+//!
+//! Only free `async fn`s are supported (no `self`).
+//!
+//! ## Placement
+//!
+//! Both orders work. Above the route attribute (`#[get]`, `#[post]`, ...),
+//! the function is rewritten before the route macro sees it. Below it,
+//! actix-web-codegen 4 re-emits the function, attribute included, inside
+//! the generated service's `register` method, where it expands the same
+//! way; only the marker type and the declaration are then local to that
+//! method.
 //!
 //! ## Link-time registration
 //!
@@ -125,8 +161,9 @@ use proc_macro::TokenStream;
 /// Declares an OAuth 2.0 protected resource (RFC 9728) and requires a valid
 /// bearer token for it on this Actix-web handler.
 ///
-/// See the [crate documentation](crate) for the accepted keys and the
-/// expansion. Place it above the route attribute:
+/// See the [crate documentation](crate) for the accepted keys, the
+/// parameter rules and the expansion. It is usually placed above the route
+/// attribute (below works too):
 ///
 /// ```
 /// use mcp_auth::protected_resource;

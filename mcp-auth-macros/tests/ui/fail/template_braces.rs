@@ -6,6 +6,7 @@ use mcp_auth::{AuthInfo, protected_resource};
         "notes://{id" = ["notes:read"],
         "notes://{a{b}}" = ["notes:read"],
         "notes://id}" = ["notes:read"],
+        "notes://{a}{b}" = ["notes:read"],
     },
 )]
 #[actix_web::post("/mcp")]
