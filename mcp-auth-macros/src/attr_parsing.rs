@@ -289,7 +289,13 @@ fn unknown_key(meta: &ParseNestedMeta<'_>, errors: &mut Errors) -> syn::Result<(
     ));
     // Skip the value so that the remaining keys are still checked.
     if meta.input.peek(Token![=]) {
-        meta.value()?.parse::<Expr>()?;
+        let value = meta.value()?;
+        if value.peek(syn::token::Brace) {
+            // e.g. a misspelt scope map, which is not an expression.
+            value.parse::<proc_macro2::Group>()?;
+        } else {
+            value.parse::<Expr>()?;
+        }
     } else if meta.input.peek(syn::token::Paren) {
         meta.input.parse::<proc_macro2::Group>()?;
     }

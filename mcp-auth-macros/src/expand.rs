@@ -867,6 +867,7 @@ mod tests {
                 tool_scopes = { add = ["w"], "b" = "w", "c": ["w"] },
                 prompt_scopes = { "p" = ["w"] },
                 prompt_scopes = { "p" = ["w"] },
+                tool_scope = { "a" = ["x"], "b" = ["y"] },
             ),
             quote!(
                 async fn h() {}
@@ -877,6 +878,7 @@ mod tests {
             "scopes of `b` in `tool_scopes` must be a list of string literals",
             "expected `\\\"name\\\" = [\\\"scope\\\", ...]` entries",
             "`prompt_scopes` is specified more than once",
+            "unknown key `tool_scope`",
         ] {
             assert!(out.contains(needle), "{needle}: {out}");
         }
