@@ -602,8 +602,18 @@ enum Part {
 
 impl UriTemplate {
     fn parse(source: &str) -> Result<Self, &'static str> {
-        if !source.contains(':') {
+        // The same rules as `#[protected_resource(resource_scopes = ..)]`.
+        let scheme = source.split(':').next().unwrap_or_default();
+        let scheme_ok = source.contains(':')
+            && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+        if !scheme_ok {
             return Err("must be an absolute URI (`scheme:...`)");
+        }
+        if source.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err("must not contain whitespace or control characters");
         }
         let mut parts = Vec::new();
         let mut rest = source;

@@ -172,6 +172,21 @@ fn parse_attr(attr: TokenStream) -> syn::Result<Option<Declaration>> {
         }
     }
     let mut operations = Vec::new();
+    if let (Some(scopes), None, true) = (
+        &scopes,
+        &required_scopes,
+        tool_scopes.is_some() || prompt_scopes.is_some() || resource_scopes.is_some(),
+    ) && let Some(first) = scopes.items.first()
+    {
+        // The fail-closed default (every scope required on every call) would
+        // make the per-operation maps meaningless: make the caller choose.
+        errors.push(syn::Error::new(
+            first.span(),
+            "with `tool_scopes`, `prompt_scopes` or `resource_scopes`, write `required_scopes` \
+             explicitly (e.g. `required_scopes = [\"mcp:read\"]`): by default every scope in \
+             `scopes` is required on every call, which would make the maps meaningless",
+        ));
+    }
     for ((kind, key), map) in
         OpKind::ALL
             .into_iter()

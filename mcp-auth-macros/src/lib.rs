@@ -48,9 +48,9 @@
 //! rules of `scopes`; with `scopes` given, every scope must be listed there;
 //! without it, `scopes_supported` is `required_scopes` plus every operation
 //! scope. Operation scopes are checked on top of `required_scopes` and a
-//! missing one is answered with 403 `insufficient_scope`. Since
-//! `required_scopes` defaults to all of `scopes`, set it explicitly when you
-//! use the maps (as above), or every operation scope is required everywhere.
+//! missing one is answered with 403 `insufficient_scope`. With a map and
+//! `scopes`, `required_scopes` must be written out: its fail-closed default
+//! (all of `scopes`) would require every operation scope on every call.
 //!
 //! ## Expansion
 //!
