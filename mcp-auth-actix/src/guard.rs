@@ -84,32 +84,29 @@ impl Guard {
     pub(crate) fn cached(&self, headers: &header::HeaderMap) -> Option<AuthInfo> {
         let raw = bearer_credentials(headers).ok()?;
         let auth = self.resource.cached(raw)?;
-        self.required
-            .iter()
-            .all(|s| auth.has_scope(s))
-            .then_some(auth)
+        self.grants_required(&auth).then_some(auth)
+    }
+
+    fn grants_required(&self, auth: &AuthInfo) -> bool {
+        self.required.iter().all(|s| auth.has_scope(s))
+    }
+
+    /// The caller an outer guard verified for this same resource, if any.
+    fn stored(&self, req: &HttpRequest) -> Option<AuthInfo> {
+        req.extensions()
+            .get::<AuthInfo>()
+            .filter(|auth| auth.is_for(&self.resource))
+            .cloned()
     }
 
     /// A caller that needs no await: stored by an outer guard for this
     /// resource, or in the verified-token cache; with the required scopes.
     fn settled(&self, req: &HttpRequest) -> Option<AuthInfo> {
-        let stored = req
-            .extensions()
-            .get::<AuthInfo>()
-            .filter(|auth| auth.is_for(&self.resource))
-            .cloned();
-        let auth = match stored {
-            Some(auth) => self
-                .required
-                .iter()
-                .all(|s| auth.has_scope(s))
-                .then_some(auth)?,
-            None => {
-                let auth = self.cached(req.headers())?;
-                req.extensions_mut().insert(auth.clone());
-                auth
-            }
-        };
+        if let Some(auth) = self.stored(req) {
+            return self.grants_required(&auth).then_some(auth);
+        }
+        let auth = self.cached(req.headers())?;
+        req.extensions_mut().insert(auth.clone());
         Some(auth)
     }
 
@@ -127,12 +124,7 @@ impl Guard {
 
     /// The caller, verified for this resource and the required scopes.
     async fn caller(&self, req: &HttpRequest, mode: Mode) -> Result<Option<AuthInfo>, AuthError> {
-        let stored = req
-            .extensions()
-            .get::<AuthInfo>()
-            .filter(|auth| auth.is_for(&self.resource))
-            .cloned();
-        let auth = match stored {
+        let auth = match self.stored(req) {
             Some(auth) => auth,
             None => {
                 let raw = match bearer_credentials(req.headers()) {

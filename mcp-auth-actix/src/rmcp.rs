@@ -7,6 +7,7 @@
 //!     .session_manager(Arc::new(LocalSessionManager::default()))
 //!     .on_request_fn(mcp_auth::rmcp::forward_auth_info) // the one-line bridge
 //!     .build();
+//! // bearer = auth.bearer_auth(resource)?.required_scopes([..])?.operation_scopes(..)?
 //! App::new().app_data(auth.clone()).configure(mcp_auth::routes)
 //!     .service(service.scope_with_path("/mcp").wrap(bearer));
 //!
