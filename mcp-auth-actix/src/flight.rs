@@ -21,6 +21,8 @@ use tokio::sync::watch;
 pub(crate) struct Flight(Arc<Inner>);
 
 struct Inner {
+    /// Upper bound on one run: whatever the work does, the flag resets.
+    limit: Duration,
     running: AtomicBool,
     finished: watch::Sender<u64>,
 }
@@ -36,14 +38,14 @@ impl Drop for RunGuard {
 }
 
 impl Flight {
-    pub(crate) fn new() -> Self {
+    pub(crate) fn new(limit: Duration) -> Self {
         Self(Arc::new(Inner {
+            limit,
             running: AtomicBool::new(false),
             finished: watch::channel(0).0,
         }))
     }
 
-    /// Whether a run is in progress.
     pub(crate) fn is_running(&self) -> bool {
         self.0.running.load(Ordering::Acquire)
     }
@@ -63,9 +65,11 @@ impl Flight {
             return false;
         }
         let guard = RunGuard(self.clone());
-        let fut = work();
+        let fut = actix_rt::time::timeout(self.0.limit, work());
         actix_rt::spawn(async move {
-            fut.await;
+            if fut.await.is_err() {
+                tracing::warn!("a shared fetch overran its deadline and was abandoned");
+            }
             drop(guard);
         });
         true
@@ -95,7 +99,7 @@ mod tests {
 
     #[actix_rt::test]
     async fn concurrent_callers_share_one_run() {
-        let flight = Flight::new();
+        let flight = Flight::new(Duration::from_secs(10));
         let runs = Arc::new(AtomicUsize::new(0));
         let calls = (0..50).map(|_| {
             let runs = runs.clone();
@@ -131,8 +135,29 @@ mod tests {
     }
 
     #[actix_rt::test]
+    async fn a_stalled_run_is_abandoned_and_the_next_need_runs_again() {
+        let flight = Flight::new(Duration::from_millis(50));
+        let stalled = flight
+            .run(std::future::pending::<()>, Duration::from_secs(2))
+            .await;
+        assert!(stalled, "waiters are released when the run is abandoned");
+        assert!(!flight.is_running());
+        let ran = Arc::new(AtomicUsize::new(0));
+        let r = ran.clone();
+        let ok = flight
+            .run(
+                move || async move {
+                    r.fetch_add(1, Ordering::SeqCst);
+                },
+                Duration::from_secs(2),
+            )
+            .await;
+        assert!(ok && ran.load(Ordering::SeqCst) == 1);
+    }
+
+    #[actix_rt::test]
     async fn waiting_is_bounded() {
-        let flight = Flight::new();
+        let flight = Flight::new(Duration::from_secs(10));
         let ok = flight
             .run(
                 || actix_rt::time::sleep(Duration::from_secs(5)),

@@ -18,7 +18,7 @@ use crate::error::FetchError;
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct HttpOptions {
-    /// Connect + response timeout. Default: 5 s.
+    /// Deadline for the whole exchange: connect, headers and body. Default: 5 s.
     pub timeout: Duration,
     /// Maximum response body size. Default: 512 KiB.
     pub max_body_bytes: usize,
@@ -152,7 +152,24 @@ pub(crate) async fn post_form_json(
     fetch_json(url, Some(post), opts).await
 }
 
+/// One deadline for the whole exchange: connect, headers *and* body (awc's
+/// own timeout stops at the headers, so a server that sends headers and then
+/// stalls would hold the caller, and a single-flight fetch, forever).
 async fn fetch_json(
+    url: &Url,
+    post: Option<FormPost<'_>>,
+    opts: &HttpOptions,
+) -> Result<JsonResponse, FetchError> {
+    match actix_rt::time::timeout(opts.timeout, exchange(url, post, opts)).await {
+        Ok(result) => result,
+        Err(_) => Err(FetchError::Request {
+            url: url.to_string(),
+            reason: format!("no complete response within {:?}", opts.timeout),
+        }),
+    }
+}
+
+async fn exchange(
     url: &Url,
     post: Option<FormPost<'_>>,
     opts: &HttpOptions,

@@ -28,6 +28,10 @@ pub mod testing;
 #[doc(hidden)]
 pub mod __private;
 
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
+
 pub use builder::{McpAuth, McpAuthBuilder, ResourceConfig};
 pub use config::{AuthServerConfig, AuthServerType, AuthorizationServerMetadata};
 pub use error::{AuthError, ConfigError, FetchError, RequestError};

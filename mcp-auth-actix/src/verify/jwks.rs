@@ -144,6 +144,7 @@ const MAX_NEGATIVE: usize = 1024;
 impl KeyStore {
     pub(crate) fn new(url: Url, http: HttpOptions, policy: KeyRefreshPolicy) -> Arc<Self> {
         Arc::new(Self {
+            flight: Flight::new(http.timeout + super::server::FLIGHT_SLACK),
             url,
             http,
             state: Mutex::new(RefreshState {
@@ -155,7 +156,6 @@ impl KeyStore {
             }),
             policy,
             current: ArcSwap::from_pointee(KeySet::default()),
-            flight: Flight::new(),
         })
     }
 
@@ -319,6 +319,17 @@ impl KeyStore {
             }
         }
     }
+}
+
+/// Parses a JWK Set document the way a fetch does (fuzzing entry point).
+#[cfg(feature = "fuzzing")]
+pub(crate) fn parse_jwks(body: &[u8]) -> usize {
+    let url = Url::parse("https://as.example/jwks").unwrap_or_else(|_| unreachable!());
+    let Ok(value) = serde_json::from_slice::<Value>(body) else {
+        return 0;
+    };
+    parse_key_set(&url, value.get("keys"), &KeySet::default())
+        .map_or(0, |set| set.by_kid.len() + set.unnamed.len())
 }
 
 fn pick(key: &Arc<Key>, alg: Algorithm) -> Lookup {

@@ -23,6 +23,8 @@ pub(crate) use cache::TokenCache;
 pub(crate) use introspection::IntrospectionVerifier;
 pub use introspection::{ClientAuth, Introspection};
 pub(crate) use jwks::Key;
+#[cfg(feature = "fuzzing")]
+pub(crate) use jwks::parse_jwks;
 pub use jwks::KeyRefreshPolicy;
 pub(crate) use jwt::JwtVerifier;
 pub(crate) use server::AuthServer;

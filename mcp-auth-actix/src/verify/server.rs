@@ -40,6 +40,9 @@ pub(crate) struct AuthServer {
     failure: Mutex<Option<(Instant, FetchError)>>,
 }
 
+/// Time a shared run may take beyond its own HTTP deadlines.
+pub(crate) const FLIGHT_SLACK: Duration = Duration::from_secs(1);
+
 /// After a failed discovery, requests fail fast for this long.
 const DISCOVERY_RETRY: Duration = Duration::from_secs(1);
 
@@ -54,7 +57,8 @@ impl AuthServer {
             fetch: config.fetch.clone(),
             key_refresh,
             resolved: ArcSwapOption::empty(),
-            flight: Flight::new(),
+            // Discovery may probe up to four well-known URLs in turn.
+            flight: Flight::new(config.fetch.http.timeout.saturating_mul(4) + FLIGHT_SLACK),
             failure: Mutex::new(None),
         });
         if let AuthServerSource::Resolved { metadata, .. } = &config.source {
