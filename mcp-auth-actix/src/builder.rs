@@ -356,6 +356,17 @@ impl McpAuthBuilder {
                 reason: reason.into(),
             });
         }
+        if self.jwt.leeway > JwtOptions::MAX_LEEWAY {
+            return Err(ConfigError::InvalidField {
+                subject: "JwtOptions".into(),
+                field: "leeway",
+                reason: format!(
+                    "{:?} is more than the {:?} a clock skew can justify",
+                    self.jwt.leeway,
+                    JwtOptions::MAX_LEEWAY
+                ),
+            });
+        }
         if let Some(alg) = self.jwt.algorithms.iter().find(|a| {
             matches!(
                 a,
@@ -378,7 +389,7 @@ impl McpAuthBuilder {
             Some(origin) => Some(parse_origin(origin)?),
             None => None,
         };
-        let mut servers: HashMap<String, Arc<AuthServer>> = HashMap::new();
+        let mut servers: HashMap<String, SharedServer> = HashMap::new();
         let mut built = Vec::new();
         let mut by_id = HashMap::new();
         for config in resources {
@@ -406,7 +417,7 @@ impl McpAuthBuilder {
                 .or_insert_with(|| only.clone());
         }
         let legacy_server = if self.legacy_server_metadata {
-            let mut all: Vec<_> = servers.values().cloned().collect();
+            let mut all: Vec<_> = servers.values().map(|s| s.server.clone()).collect();
             match (all.pop(), all.is_empty()) {
                 (Some(server), true) => Some(server),
                 _ => {
@@ -457,7 +468,7 @@ impl McpAuthBuilder {
         &self,
         config: ResourceConfig,
         origin: Option<&Url>,
-        servers: &mut HashMap<String, Arc<AuthServer>>,
+        servers: &mut HashMap<String, SharedServer>,
     ) -> Result<ProtectedResource, ConfigError> {
         let mut metadata = config.metadata;
         let url = self.resource_url(&metadata.resource, origin)?;
@@ -487,7 +498,7 @@ impl McpAuthBuilder {
                     issuer: issuer.to_owned(),
                 });
             }
-            trusted.push(self.server(server, servers)?);
+            trusted.push(self.server(server, &id, servers)?);
         }
         metadata.authorization_servers = trusted.iter().map(|s| s.issuer().to_owned()).collect();
 
@@ -512,7 +523,7 @@ impl McpAuthBuilder {
                 verifier: JwtVerifier {
                     options: self.jwt.clone(),
                 },
-                cache: TokenCache::new(self.jwt.cache_capacity),
+                cache: TokenCache::new(self.jwt.cache_capacity, self.jwt.cache_max_bytes),
             },
             Verification::Introspection(i) => Method::Introspection(IntrospectionVerifier::new(i)),
             Verification::Custom(v) => Method::Custom(v),
@@ -571,11 +582,14 @@ impl McpAuthBuilder {
         }
     }
 
-    /// One runtime server per issuer, shared by every resource that trusts it.
+    /// One runtime server per issuer, shared by every resource that trusts
+    /// it; configured once (two different configurations of one issuer would
+    /// leave one of them silently unused).
     fn server(
         &self,
         config: &AuthServerConfig,
-        servers: &mut HashMap<String, Arc<AuthServer>>,
+        resource: &str,
+        servers: &mut HashMap<String, SharedServer>,
     ) -> Result<Arc<AuthServer>, ConfigError> {
         let issuer = config.issuer();
         let invalid = |reason: &str| ConfigError::InvalidIssuer {
@@ -608,17 +622,35 @@ impl McpAuthBuilder {
             }
         }
         match servers.entry(issuer.to_owned()) {
-            Entry::Occupied(e) => Ok(e.get().clone()),
+            Entry::Occupied(e) if e.get().config.same_as(config) => Ok(e.get().server.clone()),
+            Entry::Occupied(e) => Err(ConfigError::ConflictingAuthServer {
+                issuer: issuer.to_owned(),
+                first: e.get().resource.clone(),
+                second: resource.to_owned(),
+            }),
             Entry::Vacant(e) => {
-                let mut config = config.clone();
+                let mut runtime = config.clone();
                 if self.allow_insecure_http {
-                    config.fetch.http = config.fetch.http.clone().allow_insecure_http(true);
+                    runtime.fetch.http = runtime.fetch.http.clone().allow_insecure_http(true);
                 }
-                let server = AuthServer::new(&config, self.jwt.key_refresh.clone())?;
-                Ok(e.insert(server).clone())
+                let server = AuthServer::new(&runtime, self.jwt.key_refresh.clone())?;
+                e.insert(SharedServer {
+                    server: server.clone(),
+                    config: config.clone(),
+                    resource: resource.to_owned(),
+                });
+                Ok(server)
             }
         }
     }
+}
+
+/// An authorization server shared by resources, with the configuration and
+/// the resource it was first configured for.
+struct SharedServer {
+    server: Arc<AuthServer>,
+    config: AuthServerConfig,
+    resource: String,
 }
 
 /// The transitive closure of a scope hierarchy; every scope must be a valid

@@ -104,6 +104,19 @@ pub enum ConfigError {
         /// Location of the second declaration.
         second: String,
     },
+    /// One issuer is configured differently for two resources (only one
+    /// configuration could be used).
+    #[error(
+        "authorization server `{issuer}` is configured differently for `{first}` and `{second}`; configure it once (e.g. `McpAuthBuilder::authorization_server`) or identically"
+    )]
+    ConflictingAuthServer {
+        /// The issuer.
+        issuer: String,
+        /// The resource it was first configured for.
+        first: String,
+        /// The resource with the other configuration.
+        second: String,
+    },
     /// A route refers to a resource that is not configured.
     #[error("resource `{resource}` is not configured in this `McpAuth`")]
     UnknownResource {

@@ -27,6 +27,20 @@ pub struct FetchOptions {
 }
 
 impl FetchOptions {
+    pub(crate) fn same_as(&self, other: &Self) -> bool {
+        let (a, b) = (&self.http, &other.http);
+        a.timeout == b.timeout
+            && a.max_body_bytes == b.max_body_bytes
+            && a.allow_insecure_http == b.allow_insecure_http
+            && match (&self.transpile, &other.transpile) {
+                (None, None) => true,
+                (Some(x), Some(y)) => Arc::ptr_eq(x, y),
+                _ => false,
+            }
+    }
+}
+
+impl FetchOptions {
     /// Sets the HTTP limits.
     pub fn http(mut self, http: HttpOptions) -> Self {
         self.http = http;

@@ -157,6 +157,25 @@ pub struct AuthServerConfig {
     pub(crate) fetch: FetchOptions,
 }
 
+impl AuthServerConfig {
+    /// Whether two configurations would behave the same (a transpile hook
+    /// is the same only if it is the same closure).
+    pub(crate) fn same_as(&self, other: &Self) -> bool {
+        let source = match (&self.source, &other.source) {
+            (
+                AuthServerSource::Resolved { metadata: a, server_type: ta },
+                AuthServerSource::Resolved { metadata: b, server_type: tb },
+            ) => a == b && ta == tb,
+            (
+                AuthServerSource::Discovery { issuer: a, server_type: ta },
+                AuthServerSource::Discovery { issuer: b, server_type: tb },
+            ) => a == b && ta == tb,
+            _ => false,
+        };
+        source && self.fetch.same_as(&other.fetch)
+    }
+}
+
 #[derive(Clone)]
 pub(crate) enum AuthServerSource {
     Resolved {

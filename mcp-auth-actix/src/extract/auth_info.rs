@@ -24,7 +24,8 @@ use crate::{
 pub struct AuthInfo(Arc<Inner>);
 
 struct Inner {
-    token: Box<str>,
+    /// Shared with the verified-token cache entry (stored once).
+    token: Arc<str>,
     issuer: String,
     client_id: Option<String>,
     subject: Option<String>,
@@ -46,7 +47,7 @@ fn string_claim(claims: &Map<String, Value>, name: &str) -> Option<String> {
 
 impl AuthInfo {
     pub(crate) fn from_claims(
-        token: &str,
+        token: Arc<str>,
         claims: Map<String, Value>,
         resource: &str,
         challenge: &Arc<ResourceContext>,
@@ -61,7 +62,7 @@ impl AuthInfo {
             _ => Vec::new(),
         };
         Self(Arc::new(Inner {
-            token: token.into(),
+            token,
             issuer: string_claim(&claims, "iss").unwrap_or_default(),
             client_id: string_claim(&claims, "client_id").or_else(|| string_claim(&claims, "azp")),
             subject: string_claim(&claims, "sub"),
@@ -70,7 +71,7 @@ impl AuthInfo {
             expires_at: claims
                 .get("exp")
                 .and_then(Value::as_f64)
-                .filter(|e| e.is_finite() && *e >= 0.0)
+                .filter(|e| (0.0..=crate::verify::MAX_NUMERIC_DATE).contains(e))
                 .map(|e| e as u64),
             claims,
             resource: resource.to_owned(),
@@ -123,7 +124,7 @@ impl AuthInfo {
     pub fn expires_at(&self) -> Option<SystemTime> {
         self.0
             .expires_at
-            .map(|s| UNIX_EPOCH + Duration::from_secs(s))
+            .and_then(|s| UNIX_EPOCH.checked_add(Duration::from_secs(s)))
     }
 
     /// Whether this caller was verified for `resource` (the same
@@ -219,7 +220,7 @@ mod tests {
             ..Default::default()
         });
         AuthInfo::from_claims(
-            "secret.token.value",
+            "secret.token.value".into(),
             claims.as_object().unwrap().clone(),
             "https://api/mcp",
             &ctx,
@@ -247,7 +248,7 @@ mod tests {
         assert!(!a.has_scope("c"));
         let claims = json!({"scope": "admin", "aud": "https://api/mcp"});
         let admin = AuthInfo::from_claims(
-            "t",
+            "t".into(),
             claims.as_object().unwrap().clone(),
             "https://api/mcp",
             &a.0.challenge,

@@ -9,13 +9,15 @@
 //! verified tokens are inserted and their signatures are unpredictable, so
 //! colliding entries cannot be forced (and a shard is bounded anyway).
 //! Each shard is a short-lived `std` mutex never held across an `.await`;
-//! 16 shards keep workers from contending. When a shard is full, expired
-//! entries go first, then an arbitrary one.
+//! 16 shards keep workers from contending. The cache is bounded in entries
+//! and in bytes (tokens can be 16 KiB): when a shard is full, expired
+//! entries go first, then arbitrary ones. The token is stored once, shared
+//! with the `AuthInfo` that carries it.
 
 use std::{
     collections::HashMap,
     hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState},
-    sync::Mutex,
+    sync::{Arc, Mutex},
     time::Instant,
 };
 
@@ -43,16 +45,41 @@ impl Hasher for PreHashed {
 }
 
 struct Entry<V> {
-    token: Box<[u8]>,
+    token: Arc<str>,
     value: V,
     expires: Instant,
 }
 
-type Shard<V> = Mutex<HashMap<u64, Entry<V>, BuildHasherDefault<PreHashed>>>;
+impl<V> Entry<V> {
+    /// Estimated memory: the token, what was decoded from it (claims are
+    /// at most about as large as the token) and the map overhead.
+    fn cost(&self) -> usize {
+        2 * self.token.len() + ENTRY_OVERHEAD
+    }
+}
+
+const ENTRY_OVERHEAD: usize = 256;
+
+#[derive(Default)]
+struct ShardState<V> {
+    map: HashMap<u64, Entry<V>, BuildHasherDefault<PreHashed>>,
+    bytes: usize,
+}
+
+impl<V> ShardState<V> {
+    fn remove(&mut self, hash: u64) {
+        if let Some(entry) = self.map.remove(&hash) {
+            self.bytes -= entry.cost();
+        }
+    }
+}
+
+type Shard<V> = Mutex<ShardState<V>>;
 
 pub(crate) struct TokenCache<V> {
     shards: Box<[Shard<V>]>,
     shard_capacity: usize,
+    shard_bytes: usize,
     keys: [u64; 2],
 }
 
@@ -63,13 +90,20 @@ fn folded_multiply(x: u64, y: u64) -> u64 {
 }
 
 impl<V: Clone> TokenCache<V> {
-    /// `None` when `capacity` is 0 (caching disabled).
-    pub(crate) fn new(capacity: usize) -> Option<Self> {
-        (capacity > 0).then(|| Self {
+    /// At most `capacity` entries and about `max_bytes` bytes; `None` when
+    /// either is 0 (caching disabled).
+    pub(crate) fn new(capacity: usize, max_bytes: usize) -> Option<Self> {
+        (capacity > 0 && max_bytes > 0).then(|| Self {
             shards: (0..SHARDS)
-                .map(|_| Mutex::new(HashMap::default()))
+                .map(|_| {
+                    Mutex::new(ShardState {
+                        map: HashMap::default(),
+                        bytes: 0,
+                    })
+                })
                 .collect(),
             shard_capacity: capacity.div_ceil(SHARDS),
+            shard_bytes: max_bytes.div_ceil(SHARDS),
             keys: {
                 // Two independent random keys from std's per-process seed.
                 let state = RandomState::new();
@@ -96,56 +130,74 @@ impl<V: Clone> TokenCache<V> {
         let (hash, shard) = self.locate(token);
         let now = Instant::now();
         let mut shard = shard.lock().unwrap_or_else(|e| e.into_inner());
-        let entry = shard.get(&hash)?;
-        if *entry.token != *token {
+        let entry = shard.map.get(&hash)?;
+        if entry.token.as_bytes() != token {
             return None;
         }
         if entry.expires > now {
             return Some(entry.value.clone());
         }
-        shard.remove(&hash);
+        shard.remove(hash);
         None
     }
 
-    /// Caches `value` until `expires`.
-    pub(crate) fn insert(&self, token: &[u8], value: V, expires: Instant) {
+    /// Caches `value` for `token` until `expires`, evicting expired then
+    /// arbitrary entries of the shard to stay within its bounds.
+    pub(crate) fn insert(&self, token: Arc<str>, value: V, expires: Instant) {
         let now = Instant::now();
         if expires <= now {
             return;
         }
-        let (hash, shard) = self.locate(token);
-        let mut shard = shard.lock().unwrap_or_else(|e| e.into_inner());
-        if shard.len() >= self.shard_capacity && !shard.contains_key(&hash) {
-            shard.retain(|_, e| e.expires > now);
-            if shard.len() >= self.shard_capacity
-                && let Some(victim) = shard.keys().next().copied()
-            {
-                shard.remove(&victim);
-            }
+        let entry = Entry {
+            token,
+            value,
+            expires,
+        };
+        let cost = entry.cost();
+        if cost > self.shard_bytes {
+            return;
         }
-        let token = token.into();
-        shard.insert(
-            hash,
-            Entry {
-                token,
-                value,
-                expires,
-            },
-        );
+        let (hash, shard) = self.locate(entry.token.as_bytes());
+        let mut shard = shard.lock().unwrap_or_else(|e| e.into_inner());
+        shard.remove(hash);
+        let full = |s: &ShardState<V>| {
+            s.map.len() >= self.shard_capacity || s.bytes + cost > self.shard_bytes
+        };
+        if full(&shard) {
+            shard.map.retain(|_, e| e.expires > now);
+            shard.bytes = shard.map.values().map(Entry::cost).sum();
+        }
+        while full(&shard) {
+            let Some(victim) = shard.map.keys().next().copied() else {
+                break;
+            };
+            shard.remove(victim);
+        }
+        shard.bytes += cost;
+        shard.map.insert(hash, entry);
     }
 
     /// Drops one token (e.g. its signing key was retired).
     pub(crate) fn remove(&self, token: &[u8]) {
         let (hash, shard) = self.locate(token);
         let mut shard = shard.lock().unwrap_or_else(|e| e.into_inner());
-        if shard.get(&hash).is_some_and(|e| *e.token == *token) {
-            shard.remove(&hash);
+        if shard
+            .map
+            .get(&hash)
+            .is_some_and(|e| e.token.as_bytes() == token)
+        {
+            shard.remove(hash);
         }
     }
 
     #[cfg(test)]
     fn len(&self) -> usize {
-        self.shards.iter().map(|s| s.lock().unwrap().len()).sum()
+        self.shards.iter().map(|s| s.lock().unwrap().map.len()).sum()
+    }
+
+    #[cfg(test)]
+    fn bytes(&self) -> usize {
+        self.shards.iter().map(|s| s.lock().unwrap().bytes).sum()
     }
 }
 
@@ -157,16 +209,17 @@ mod tests {
 
     #[test]
     fn expiry_and_bound() {
-        assert!(TokenCache::<u32>::new(0).is_none());
-        let cache = TokenCache::new(32).unwrap();
+        assert!(TokenCache::<u32>::new(0, 1 << 20).is_none());
+        assert!(TokenCache::<u32>::new(10, 0).is_none());
+        let cache = TokenCache::new(32, 1 << 20).unwrap();
         let later = Instant::now() + Duration::from_secs(60);
-        cache.insert(b"a", 1, later);
+        cache.insert("a".into(), 1, later);
         assert_eq!(cache.get(b"a"), Some(1));
         assert_eq!(cache.get(b"b"), None);
-        cache.insert(b"past", 2, Instant::now() - Duration::from_secs(1));
+        cache.insert("past".into(), 2, Instant::now() - Duration::from_secs(1));
         assert_eq!(cache.get(b"past"), None);
         for i in 0..10_000 {
-            cache.insert(format!("t{i}").as_bytes(), i, later);
+            cache.insert(format!("t{i}").into(), i, later);
         }
         assert!(cache.len() <= 32);
         cache.remove(b"t9999");
@@ -175,11 +228,11 @@ mod tests {
 
     #[test]
     fn same_suffix_different_token_is_a_miss() {
-        let cache = TokenCache::new(32).unwrap();
+        let cache = TokenCache::new(32, 1 << 20).unwrap();
         let later = Instant::now() + Duration::from_secs(60);
         let tail = "s".repeat(HASHED_SUFFIX);
         let (a, b) = (format!("AAAA{tail}"), format!("BBBB{tail}"));
-        cache.insert(a.as_bytes(), 1, later);
+        cache.insert(a.as_str().into(), 1, later);
         assert_eq!(cache.get(b.as_bytes()), None, "same hash, other token");
         assert_eq!(cache.get(a.as_bytes()), Some(1));
         cache.remove(b.as_bytes());
@@ -188,5 +241,29 @@ mod tests {
             Some(1),
             "removing another token keeps this one"
         );
+    }
+
+    #[test]
+    fn bounded_in_bytes() {
+        let max = 1 << 20;
+        let cache = TokenCache::new(100_000, max).unwrap();
+        let later = Instant::now() + Duration::from_secs(60);
+        for i in 0..1_000 {
+            // 16 KiB tokens: 1,000 of them would be ~32 MiB with claims.
+            let token = format!("{i:08}{}", "x".repeat(16 * 1024));
+            cache.insert(token.into(), i, later);
+        }
+        assert!(cache.bytes() <= max, "{} > {max}", cache.bytes());
+        assert!(cache.len() > 0);
+        let counted: usize = cache
+            .shards
+            .iter()
+            .flat_map(|s| s.lock().unwrap().map.values().map(Entry::cost).collect::<Vec<_>>())
+            .sum();
+        assert_eq!(counted, cache.bytes());
+        // A token larger than a shard's share is simply not cached.
+        let small = TokenCache::new(10, 16 * 1024).unwrap();
+        small.insert("y".repeat(4096).into(), 1, later);
+        assert_eq!(small.len(), 0);
     }
 }

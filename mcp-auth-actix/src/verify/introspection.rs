@@ -133,7 +133,7 @@ impl IntrospectionVerifier {
             config.cache_capacity
         };
         Self {
-            cache: TokenCache::new(capacity),
+            cache: TokenCache::new(capacity, super::DEFAULT_CACHE_BYTES),
             config,
         }
     }
@@ -183,7 +183,7 @@ impl IntrospectionVerifier {
                 Some(_) => Duration::ZERO,
                 None => self.config.cache_ttl,
             };
-            cache.insert(token.as_bytes(), claims.clone(), deadline(ttl));
+            cache.insert(token.into(), claims.clone(), deadline(ttl));
         }
         Ok(claims)
     }

@@ -103,7 +103,8 @@ impl Key {
 
 #[derive(Default)]
 struct KeySet {
-    by_kid: HashMap<String, Arc<Key>>,
+    /// Keys per `kid`: RFC 7517 §4.5 lets keys of different types share one.
+    by_kid: HashMap<String, Vec<Arc<Key>>>,
     unnamed: Vec<Arc<Key>>,
     /// `None` until the first successful fetch.
     fresh_until: Option<Instant>,
@@ -189,49 +190,50 @@ impl KeyStore {
             Some(_) => {}
         }
         let Some(kid) = kid else {
-            let keys: Vec<_> = set
-                .unnamed
-                .iter()
-                .chain(set.by_kid.values())
-                .filter(|k| k.allows(alg))
-                .cloned()
-                .collect();
-            return Ok(if keys.is_empty() {
-                Lookup::NoKey
-            } else {
-                Lookup::Keys(keys)
-            });
+            return Ok(pick(set.all_keys(), alg));
         };
-        if let Some(key) = set.by_kid.get(kid) {
-            return Ok(pick(key, alg));
+        if let Some(keys) = set.by_kid.get(kid) {
+            return Ok(pick(keys.iter(), alg));
         }
-        // Join a refresh already under way (it may bring this key) without
-        // spending a token; otherwise spend one, or refuse without fetching.
-        if !self.flight.is_running() && !self.may_refresh_for(kid) {
+        // A refresh already under way started before this need: join it
+        // without spending a token, but its answer may predate the key, so
+        // its "absent" is not final: then fetch again (spending a token).
+        // Only a fetch that started after the need may plant a negative entry.
+        let mut joined = self.flight.is_running();
+        if !joined && !self.may_refresh_for(kid) {
             return Ok(Lookup::NoKey);
         }
-        self.refresh_and_wait().await;
+        loop {
+            self.refresh_and_wait().await;
+            if !joined || self.current.load().by_kid.contains_key(kid) {
+                break;
+            }
+            if !self.may_refresh_for(kid) {
+                break;
+            }
+            joined = false;
+        }
         let set = self.current.load();
-        match set.by_kid.get(kid) {
-            Some(key) => Ok(pick(key, alg)),
-            None => {
-                let mut state = self.lock();
-                if state.last_error.is_some() {
-                    drop(state);
-                    return Err(self.unavailable());
-                }
-                if state.negative.len() >= MAX_NEGATIVE {
-                    let now = Instant::now();
-                    state.negative.retain(|_, until| *until > now);
-                }
-                if state.negative.len() < MAX_NEGATIVE {
-                    state
-                        .negative
-                        .insert(kid.to_owned(), deadline(self.policy.negative_ttl));
-                }
-                Ok(Lookup::NoKey)
+        if let Some(keys) = set.by_kid.get(kid) {
+            return Ok(pick(keys.iter(), alg));
+        }
+        let mut state = self.lock();
+        if state.last_error.is_some() {
+            drop(state);
+            return Err(self.unavailable());
+        }
+        if !joined {
+            if state.negative.len() >= MAX_NEGATIVE {
+                let now = Instant::now();
+                state.negative.retain(|_, until| *until > now);
+            }
+            if state.negative.len() < MAX_NEGATIVE {
+                state
+                    .negative
+                    .insert(kid.to_owned(), deadline(self.policy.negative_ttl));
             }
         }
+        Ok(Lookup::NoKey)
     }
 
     fn unavailable(&self) -> AuthError {
@@ -295,14 +297,8 @@ impl KeyStore {
                 set.fresh_until = Some(deadline(ttl));
                 let old = self.current.swap(Arc::new(set));
                 let new = self.current.load();
-                let listed = |key: &Arc<Key>| {
-                    new.by_kid
-                        .values()
-                        .chain(new.unnamed.iter())
-                        .any(|k| Arc::ptr_eq(k, key))
-                };
-                for key in old.by_kid.values().chain(old.unnamed.iter()) {
-                    if !listed(key) {
+                for key in old.all_keys() {
+                    if !new.all_keys().any(|k| Arc::ptr_eq(k, key)) {
                         key.retired.store(true, Ordering::Release);
                     }
                 }
@@ -332,11 +328,19 @@ pub(crate) fn parse_jwks(body: &[u8]) -> usize {
         .map_or(0, |set| set.by_kid.len() + set.unnamed.len())
 }
 
-fn pick(key: &Arc<Key>, alg: Algorithm) -> Lookup {
-    if key.allows(alg) {
-        Lookup::Keys(vec![key.clone()])
-    } else {
+impl KeySet {
+    fn all_keys(&self) -> impl Iterator<Item = &Arc<Key>> {
+        self.by_kid.values().flatten().chain(self.unnamed.iter())
+    }
+}
+
+/// The keys whose type fits `alg`.
+fn pick<'a>(keys: impl Iterator<Item = &'a Arc<Key>>, alg: Algorithm) -> Lookup {
+    let keys: Vec<_> = keys.filter(|k| k.allows(alg)).cloned().collect();
+    if keys.is_empty() {
         Lookup::NoKey
+    } else {
+        Lookup::Keys(keys)
     }
 }
 
@@ -351,13 +355,7 @@ fn parse_key_set(url: &Url, keys: Option<&Value>, old: &KeySet) -> Result<KeySet
         });
     };
     let mut set = KeySet::default();
-    let reuse = |raw: &str| {
-        old.by_kid
-            .values()
-            .chain(old.unnamed.iter())
-            .find(|k| k.raw == raw)
-            .cloned()
-    };
+    let reuse = |raw: &str| old.all_keys().find(|k| k.raw == raw).cloned();
     for value in keys {
         let raw = value.to_string();
         let key = match reuse(&raw) {
@@ -372,9 +370,7 @@ fn parse_key_set(url: &Url, keys: Option<&Value>, old: &KeySet) -> Result<KeySet
             },
         };
         match value.get("kid").and_then(Value::as_str) {
-            Some(kid) => {
-                set.by_kid.insert(kid.to_owned(), key);
-            }
+            Some(kid) => set.by_kid.entry(kid.to_owned()).or_default().push(key),
             None => set.unnamed.push(key),
         }
     }
@@ -387,12 +383,31 @@ fn parse_key_set(url: &Url, keys: Option<&Value>, old: &KeySet) -> Result<KeySet
     Ok(set)
 }
 
+/// Members that only a private (or symmetric) JWK has (RFC 7518 §6).
+const PRIVATE_MEMBERS: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
+
+/// Smallest RSA modulus accepted, whatever the crypto backend (RFC 7518 §3.3).
+const MIN_RSA_BITS: usize = 2048;
+
 fn parse_key(value: &Value) -> Result<Key, &'static str> {
+    if PRIVATE_MEMBERS.iter().any(|m| value.get(m).is_some()) {
+        return Err("a private or symmetric key was published; refusing to use it");
+    }
+    match value.get("key_ops") {
+        None => {}
+        Some(Value::Array(ops)) if ops.iter().any(|op| op == "verify") => {}
+        Some(_) => return Err("`key_ops` does not include `verify`"),
+    }
     let jwk: Jwk =
         serde_json::from_value(value.clone()).map_err(|_| "malformed or unsupported JWK")?;
     match &jwk.common.public_key_use {
         None | Some(PublicKeyUse::Signature) => {}
         Some(_) => return Err("`use` is not `sig`"),
+    }
+    if let AlgorithmParameters::RSA(rsa) = &jwk.algorithm
+        && rsa_modulus_bits(&rsa.n) < MIN_RSA_BITS
+    {
+        return Err("RSA modulus shorter than 2048 bits");
     }
     let family: &[Algorithm] = match &jwk.algorithm {
         AlgorithmParameters::RSA(_) => &[
@@ -433,6 +448,18 @@ fn parse_key(value: &Value) -> Result<Key, &'static str> {
         retired: AtomicBool::new(false),
         raw: String::new(),
     })
+}
+
+/// Bits of a base64url big-endian modulus (0 when it does not decode).
+fn rsa_modulus_bits(n: &str) -> usize {
+    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+    let Ok(bytes) = URL_SAFE_NO_PAD.decode(n.trim_end_matches('=')) else {
+        return 0;
+    };
+    match bytes.iter().position(|b| *b != 0) {
+        Some(first) => (bytes.len() - first) * 8 - bytes[first].leading_zeros() as usize,
+        None => 0,
+    }
 }
 
 fn signing_algorithm(alg: &KeyAlgorithm) -> Option<Algorithm> {
@@ -496,6 +523,46 @@ mod tests {
         assert!(parse_key_set(&url, None, &KeySet::default()).is_err());
         // Identical keys keep their identity across refreshes.
         let again = parse_key_set(&url, Some(&keys), &set).unwrap();
-        assert!(Arc::ptr_eq(&set.by_kid["ec1"], &again.by_kid["ec1"]));
+        assert!(Arc::ptr_eq(&set.by_kid["ec1"][0], &again.by_kid["ec1"][0]));
+    }
+
+    #[test]
+    fn keys_sharing_a_kid_are_all_kept_and_picked_by_alg() {
+        let url = Url::parse("https://as.example/jwks").unwrap();
+        let mut ec = ec();
+        ec["kid"] = json!("shared");
+        let keys = json!([rsa(json!({"kid": "shared"})), ec]);
+        let set = parse_key_set(&url, Some(&keys), &KeySet::default()).unwrap();
+        assert_eq!(set.by_kid["shared"].len(), 2);
+        for alg in [Algorithm::RS256, Algorithm::ES256] {
+            match pick(set.by_kid["shared"].iter(), alg) {
+                Lookup::Keys(keys) => assert!(keys.len() == 1 && keys[0].allows(alg)),
+                Lookup::NoKey => panic!("no key for {alg:?}"),
+            }
+        }
+        assert!(matches!(
+            pick(set.by_kid["shared"].iter(), Algorithm::EdDSA),
+            Lookup::NoKey
+        ));
+    }
+
+    #[test]
+    fn weak_private_and_non_verify_keys_are_skipped() {
+        use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+        let short_n = URL_SAFE_NO_PAD.encode([0xC0u8; 128]); // 1024 bits
+        assert_eq!(rsa_modulus_bits(&short_n), 1024);
+        assert_eq!(rsa_modulus_bits(rsa(json!({}))["n"].as_str().unwrap()), 2048);
+        let cases = [
+            (rsa(json!({"n": short_n})), "2048"),
+            (rsa(json!({"d": "AQAB"})), "private"),
+            (rsa(json!({"p": "AQAB", "q": "AQAB"})), "private"),
+            (rsa(json!({"key_ops": ["encrypt"]})), "key_ops"),
+            (rsa(json!({"key_ops": "verify"})), "key_ops"),
+        ];
+        for (jwk, needle) in cases {
+            let err = parse_key(&jwk).err().unwrap_or_else(|| panic!("{jwk} accepted"));
+            assert!(err.contains(needle), "{err}");
+        }
+        assert!(parse_key(&rsa(json!({"key_ops": ["verify"]}))).is_ok());
     }
 }

@@ -56,6 +56,9 @@ pub struct JwtOptions {
     /// Capacity of the verified-token cache per resource (0 disables it).
     /// Default: 10 000 tokens.
     pub cache_capacity: usize,
+    /// Memory bound of that cache, estimated from the token sizes (0
+    /// disables it). Default: 32 MiB.
+    pub cache_max_bytes: usize,
     /// When the JWKS is refetched.
     pub key_refresh: KeyRefreshPolicy,
 }
@@ -71,19 +74,24 @@ impl Default for JwtOptions {
             strict_rfc9068: false,
             max_token_bytes: 16 * 1024,
             cache_capacity: 10_000,
+            cache_max_bytes: DEFAULT_CACHE_BYTES,
             key_refresh: KeyRefreshPolicy::default(),
         }
     }
 }
 
 impl JwtOptions {
+    /// The largest clock-skew leeway `build()` accepts: 5 minutes.
+    pub const MAX_LEEWAY: Duration = Duration::from_secs(300);
+
     /// Sets [`algorithms`](Self::algorithms).
     pub fn algorithms(mut self, algorithms: impl IntoIterator<Item = Algorithm>) -> Self {
         self.algorithms = algorithms.into_iter().collect();
         self
     }
 
-    /// Sets [`leeway`](Self::leeway).
+    /// Sets [`leeway`](Self::leeway) (at most [`MAX_LEEWAY`](Self::MAX_LEEWAY),
+    /// checked by `build()`).
     pub fn leeway(mut self, leeway: Duration) -> Self {
         self.leeway = leeway;
         self
@@ -98,6 +106,12 @@ impl JwtOptions {
     /// Sets [`cache_capacity`](Self::cache_capacity).
     pub fn cache_capacity(mut self, capacity: usize) -> Self {
         self.cache_capacity = capacity;
+        self
+    }
+
+    /// Sets [`cache_max_bytes`](Self::cache_max_bytes).
+    pub fn cache_max_bytes(mut self, bytes: usize) -> Self {
+        self.cache_max_bytes = bytes;
         self
     }
 
@@ -140,6 +154,9 @@ where
         Box::pin(self(token.to_owned()))
     }
 }
+
+/// Default memory bound of a verified-token cache.
+pub(crate) const DEFAULT_CACHE_BYTES: usize = 32 << 20;
 
 /// `now + after` without overflow: configured or claimed durations can be
 /// absurd (`exp` in the year 10^15), and `Instant + Duration` would panic.
@@ -191,14 +208,14 @@ impl ClaimPolicy {
             _ => {}
         }
         if let Some(nbf) = numeric_claim(claims, "nbf")?
-            && nbf > (now + self.leeway) as f64
+            && nbf > now.saturating_add(self.leeway) as f64
         {
             return Err(AuthError::invalid_token(
                 "The access token is not valid yet (`nbf`).",
             ));
         }
         if let Some(iat) = numeric_claim(claims, "iat")?
-            && iat > (now + self.leeway) as f64
+            && iat > now.saturating_add(self.leeway) as f64
         {
             return Err(AuthError::invalid_token(
                 "The access token was issued in the future (`iat`).",
@@ -254,15 +271,22 @@ fn split_origin(s: &str) -> Option<(&str, &str)> {
     Some(s.split_at(end))
 }
 
-/// A NumericDate claim; integers and floats are accepted, other types are an error.
+/// The last second of year 9999: NumericDates beyond it (or before 1970)
+/// are refused, so no later arithmetic on them can overflow.
+pub(crate) const MAX_NUMERIC_DATE: f64 = 253_402_300_799.0;
+
+/// A NumericDate claim; integers and floats in 0 ..= year 9999 are
+/// accepted, anything else is an error.
 fn numeric_claim(claims: &Map<String, Value>, name: &str) -> Result<Option<f64>, AuthError> {
     match claims.get(name) {
         None => Ok(None),
         Some(Value::Number(n)) => n
             .as_f64()
-            .filter(|v| v.is_finite())
+            .filter(|v| (0.0..=MAX_NUMERIC_DATE).contains(v))
             .map(Some)
-            .ok_or_else(|| AuthError::invalid_token(format!("The `{name}` claim is malformed."))),
+            .ok_or_else(|| {
+                AuthError::invalid_token(format!("The `{name}` claim is out of range."))
+            }),
         Some(_) => Err(AuthError::invalid_token(format!(
             "The `{name}` claim is not a number."
         ))),

@@ -75,27 +75,29 @@ impl ProtectedResource {
         if let Some(auth) = self.cached(raw) {
             return Ok(auth);
         }
-        let token = std::str::from_utf8(raw).map_err(|_| malformed())?;
-        check_token68(token)?;
+        let text = std::str::from_utf8(raw).map_err(|_| malformed())?;
+        check_token68(text)?;
+        let token: Arc<str> = text.into();
         let now = now_secs();
         match &self.method {
             Method::Jwt { verifier, cache } => {
                 let verified = verifier
-                    .verify(token, &self.servers, &self.policy, now)
+                    .verify(&token, &self.servers, &self.policy, now)
                     .await?;
-                let auth = AuthInfo::from_claims(token, verified.claims, &self.id, &self.challenge);
+                let auth =
+                    AuthInfo::from_claims(token.clone(), verified.claims, &self.id, &self.challenge);
                 if let (Some(cache), Some(exp)) = (cache, auth.expires_at_secs()) {
                     let ttl = Duration::from_secs(exp.saturating_sub(now));
                     let entry = CachedJwt {
                         auth: auth.clone(),
                         key: verified.key,
                     };
-                    cache.insert(raw, entry, deadline(ttl));
+                    cache.insert(token, entry, deadline(ttl));
                 }
                 Ok(auth)
             }
             Method::Introspection(introspection) => {
-                let claims = introspection.introspect(token, &self.servers).await?;
+                let claims = introspection.introspect(&token, &self.servers).await?;
                 self.policy.check(&claims, now)?;
                 Ok(AuthInfo::from_claims(
                     token,
@@ -105,7 +107,7 @@ impl ProtectedResource {
                 ))
             }
             Method::Custom(verifier) => {
-                let claims = verifier.verify(token).await.map_err(|e| match e {
+                let claims = verifier.verify(&token).await.map_err(|e| match e {
                     VerifyError::Invalid(cause) => {
                         AuthError::invalid_token("The access token is invalid.").with_cause(cause)
                     }
