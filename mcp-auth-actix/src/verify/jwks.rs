@@ -551,7 +551,10 @@ mod tests {
         use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
         let short_n = URL_SAFE_NO_PAD.encode([0xC0u8; 128]); // 1024 bits
         assert_eq!(rsa_modulus_bits(&short_n), 1024);
-        assert_eq!(rsa_modulus_bits(rsa(json!({}))["n"].as_str().unwrap()), 2048);
+        assert_eq!(
+            rsa_modulus_bits(rsa(json!({}))["n"].as_str().unwrap()),
+            2048
+        );
         let cases = [
             (rsa(json!({"n": short_n})), "2048"),
             (rsa(json!({"d": "AQAB"})), "private"),
@@ -560,7 +563,9 @@ mod tests {
             (rsa(json!({"key_ops": "verify"})), "key_ops"),
         ];
         for (jwk, needle) in cases {
-            let err = parse_key(&jwk).err().unwrap_or_else(|| panic!("{jwk} accepted"));
+            let err = parse_key(&jwk)
+                .err()
+                .unwrap_or_else(|| panic!("{jwk} accepted"));
             assert!(err.contains(needle), "{err}");
         }
         assert!(parse_key(&rsa(json!({"key_ops": ["verify"]}))).is_ok());
