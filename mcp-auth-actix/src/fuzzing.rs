@@ -46,9 +46,13 @@ pub fn jwt(token: &str) {
     let polled = future
         .as_mut()
         .poll(&mut Context::from_waker(Waker::noop()));
-    assert!(matches!(polled, Poll::Ready(Err(_))), "an untrusted token was accepted");
+    assert!(
+        matches!(polled, Poll::Ready(Err(_))),
+        "an untrusted token was accepted"
+    );
     if let Some(payload) = token.split('.').nth(1)
-        && let Ok(bytes) = base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload)
+        && let Ok(bytes) =
+            base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload)
         && let Ok(claims) = serde_json::from_slice::<Map<String, Value>>(&bytes)
     {
         let _ = policy.check(&claims, now_secs());

@@ -163,12 +163,24 @@ impl AuthServerConfig {
     pub(crate) fn same_as(&self, other: &Self) -> bool {
         let source = match (&self.source, &other.source) {
             (
-                AuthServerSource::Resolved { metadata: a, server_type: ta },
-                AuthServerSource::Resolved { metadata: b, server_type: tb },
+                AuthServerSource::Resolved {
+                    metadata: a,
+                    server_type: ta,
+                },
+                AuthServerSource::Resolved {
+                    metadata: b,
+                    server_type: tb,
+                },
             ) => a == b && ta == tb,
             (
-                AuthServerSource::Discovery { issuer: a, server_type: ta },
-                AuthServerSource::Discovery { issuer: b, server_type: tb },
+                AuthServerSource::Discovery {
+                    issuer: a,
+                    server_type: ta,
+                },
+                AuthServerSource::Discovery {
+                    issuer: b,
+                    server_type: tb,
+                },
             ) => a == b && ta == tb,
             _ => false,
         };

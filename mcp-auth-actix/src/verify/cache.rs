@@ -192,7 +192,10 @@ impl<V: Clone> TokenCache<V> {
 
     #[cfg(test)]
     fn len(&self) -> usize {
-        self.shards.iter().map(|s| s.lock().unwrap().map.len()).sum()
+        self.shards
+            .iter()
+            .map(|s| s.lock().unwrap().map.len())
+            .sum()
     }
 
     #[cfg(test)]
@@ -258,7 +261,14 @@ mod tests {
         let counted: usize = cache
             .shards
             .iter()
-            .flat_map(|s| s.lock().unwrap().map.values().map(Entry::cost).collect::<Vec<_>>())
+            .flat_map(|s| {
+                s.lock()
+                    .unwrap()
+                    .map
+                    .values()
+                    .map(Entry::cost)
+                    .collect::<Vec<_>>()
+            })
             .sum();
         assert_eq!(counted, cache.bytes());
         // A token larger than a shard's share is simply not cached.

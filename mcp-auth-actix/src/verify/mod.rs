@@ -23,9 +23,9 @@ pub(crate) use cache::TokenCache;
 pub(crate) use introspection::IntrospectionVerifier;
 pub use introspection::{ClientAuth, Introspection};
 pub(crate) use jwks::Key;
+pub use jwks::KeyRefreshPolicy;
 #[cfg(feature = "fuzzing")]
 pub(crate) use jwks::parse_jwks;
-pub use jwks::KeyRefreshPolicy;
 pub(crate) use jwt::JwtVerifier;
 pub(crate) use server::AuthServer;
 

@@ -84,8 +84,12 @@ impl ProtectedResource {
                 let verified = verifier
                     .verify(&token, &self.servers, &self.policy, now)
                     .await?;
-                let auth =
-                    AuthInfo::from_claims(token.clone(), verified.claims, &self.id, &self.challenge);
+                let auth = AuthInfo::from_claims(
+                    token.clone(),
+                    verified.claims,
+                    &self.id,
+                    &self.challenge,
+                );
                 if let (Some(cache), Some(exp)) = (cache, auth.expires_at_secs()) {
                     let ttl = Duration::from_secs(exp.saturating_sub(now));
                     let entry = CachedJwt {
