@@ -113,6 +113,24 @@ async fn jwks_keys_rotation_and_faults() {
 }
 
 #[actix_web::test]
+async fn jwks_empty_key_set_and_stalled_body() {
+    let issuer = TestIssuer::start().await;
+    issuer.set_jwks_mode(JwksMode::Empty);
+    assert_eq!(get_json(&issuer.jwks_uri()).await, json!({"keys": []}));
+    // The status and headers arrive at once; the body never completes.
+    issuer.set_jwks_mode(JwksMode::Stall);
+    let mut res = awc::Client::default()
+        .get(issuer.jwks_uri())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let body = actix_rt::time::timeout(std::time::Duration::from_millis(300), res.body()).await;
+    assert!(body.is_err(), "the body should stall, got {body:?}");
+    assert_eq!(issuer.requests(Endpoint::Jwks), 2);
+}
+
+#[actix_web::test]
 async fn minted_tokens_and_overrides() {
     let issuer = TestIssuer::start().await;
     let token = issuer.token("https://api.example/mcp", &["a", "b"]);

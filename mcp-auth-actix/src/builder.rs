@@ -525,7 +525,9 @@ impl McpAuthBuilder {
                 },
                 cache: TokenCache::new(self.jwt.cache_capacity, self.jwt.cache_max_bytes),
             },
-            Verification::Introspection(i) => Method::Introspection(IntrospectionVerifier::new(i)),
+            Verification::Introspection(i) => Method::Introspection(IntrospectionVerifier::new(
+                i.checked(self.allow_insecure_http, &id, configs)?,
+            )),
             Verification::Custom(v) => Method::Custom(v),
         };
         let metadata_json =

@@ -7,7 +7,8 @@
 //! `resource`, RFC 7591 client registration, and RFC 7662 introspection, so
 //! real MCP clients can run their whole OAuth flow against it. It mints tokens with fresh keys (RS256, PS256,
 //! ES256, EdDSA), rotates keys, counts requests per endpoint, and can make
-//! its JWKS endpoint fail, hang or return garbage.
+//! its JWKS endpoint fail, hang, stall mid-body, return garbage or an empty
+//! key set ([`JwksMode`]).
 //!
 //! Never trust a test issuer in production: anyone holding it can mint tokens.
 //!
@@ -81,6 +82,26 @@ pub enum JwksMode {
     Hang,
     /// Answer 200 with a body that is not JSON.
     Garbage,
+    /// Answer 200 with an empty key set, `{"keys":[]}`: a well-formed JWKS
+    /// that publishes no key (every key is withdrawn while this lasts).
+    Empty,
+    /// Send the status line, the headers and the first bytes of a JSON body,
+    /// then never send the rest (a server that stalls mid-response).
+    Stall,
+}
+
+/// What the introspection endpoint does, for fault tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum IntrospectionMode {
+    /// Introspect: tokens this issuer signed and did not revoke are active.
+    Normal,
+    /// Answer with this HTTP status.
+    Fail(u16),
+    /// Never answer.
+    Hang,
+    /// Answer 200 with a body that is not JSON.
+    Garbage,
 }
 
 enum Signer {
@@ -109,6 +130,8 @@ struct State {
     grants: Mutex<HashMap<String, Grant>>,
     serial: AtomicU64,
     jwks_delay: AtomicUsize,
+    introspection_mode: Mutex<IntrospectionMode>,
+    introspection_delay: AtomicUsize,
 }
 
 /// A running in-process authorization server. Stops when dropped.
@@ -227,6 +250,8 @@ impl TestIssuer {
             grants: Mutex::new(HashMap::new()),
             serial: AtomicU64::new(1),
             jwks_delay: AtomicUsize::new(0),
+            introspection_mode: Mutex::new(IntrospectionMode::Normal),
+            introspection_delay: AtomicUsize::new(0),
         });
         let issuer = Self::with_state(state.clone(), listener, path.to_owned());
         for alg in [
@@ -287,6 +312,11 @@ impl TestIssuer {
     /// The token endpoint URL.
     pub fn token_endpoint(&self) -> String {
         format!("{}/token", self.state.issuer)
+    }
+
+    /// The introspection endpoint URL.
+    pub fn introspection_endpoint(&self) -> String {
+        format!("{}/introspect", self.state.issuer)
     }
 
     /// The metadata document this issuer serves.
@@ -382,6 +412,23 @@ impl TestIssuer {
     /// Delays each JWKS response by `millis` (to make concurrent requests overlap).
     pub fn set_jwks_delay(&self, millis: usize) {
         self.state.jwks_delay.store(millis, Ordering::Relaxed);
+    }
+
+    /// Switches the introspection endpoint behaviour.
+    pub fn set_introspection_mode(&self, mode: IntrospectionMode) {
+        *self
+            .state
+            .introspection_mode
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = mode;
+    }
+
+    /// Delays each introspection response by `millis` (to make concurrent
+    /// requests overlap).
+    pub fn set_introspection_delay(&self, millis: usize) {
+        self.state
+            .introspection_delay
+            .store(millis, Ordering::Relaxed);
     }
 
     /// Which discovery documents are served (both by default).
@@ -595,6 +642,21 @@ async fn jwks(state: web::Data<State>) -> HttpResponse {
         JwksMode::Garbage => HttpResponse::Ok()
             .content_type("application/json")
             .body("{not json"),
+        JwksMode::Empty => HttpResponse::Ok().json(json!({ "keys": [] })),
+        JwksMode::Stall => {
+            // Chunked: the headers and the first chunk go out at once; the
+            // stream then stays pending until the client gives up (dropping
+            // the connection drops the stream).
+            let start = futures_util::stream::once(async {
+                Ok::<_, std::convert::Infallible>(web::Bytes::from_static(b"{\"keys\":["))
+            });
+            HttpResponse::Ok()
+                .content_type("application/json")
+                .streaming(futures_util::StreamExt::chain(
+                    start,
+                    futures_util::stream::pending(),
+                ))
+        }
     }
 }
 
@@ -795,12 +857,41 @@ fn basic_client_id(req: &HttpRequest) -> Option<String> {
     Some(text.split(':').next()?.to_owned())
 }
 
-/// RFC 7662: reports tokens this issuer signed (and did not revoke) as active.
+/// RFC 7662: reports tokens this issuer signed (and did not revoke) as
+/// active, with their claims and `token_type: Bearer` unless the token
+/// carries its own `token_type` claim.
 async fn introspect(
     state: web::Data<State>,
     form: web::Form<HashMap<String, String>>,
 ) -> HttpResponse {
     state.count(Endpoint::Introspection);
+    let delay = state.introspection_delay.load(Ordering::Relaxed);
+    if delay > 0 {
+        actix_rt::time::sleep(Duration::from_millis(delay as u64)).await;
+    }
+    let mode = *state
+        .introspection_mode
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    match mode {
+        IntrospectionMode::Normal => {}
+        IntrospectionMode::Fail(status) => {
+            return HttpResponse::build(
+                actix_web::http::StatusCode::from_u16(status)
+                    .unwrap_or(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR),
+            )
+            .finish();
+        }
+        IntrospectionMode::Hang => {
+            actix_rt::time::sleep(Duration::from_secs(3600)).await;
+            return HttpResponse::GatewayTimeout().finish();
+        }
+        IntrospectionMode::Garbage => {
+            return HttpResponse::Ok()
+                .content_type("application/json")
+                .body("{not json");
+        }
+    }
     let inactive = HttpResponse::Ok().json(json!({"active": false}));
     let Some(token) = form.get("token") else {
         return inactive;
@@ -829,7 +920,9 @@ async fn introspect(
     match claims {
         Some(mut claims) => {
             claims.insert("active".into(), true.into());
-            claims.insert("token_type".into(), "Bearer".into());
+            claims
+                .entry("token_type")
+                .or_insert_with(|| "Bearer".into());
             HttpResponse::Ok().json(claims)
         }
         _ => inactive,

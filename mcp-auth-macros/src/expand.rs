@@ -850,6 +850,7 @@ mod tests {
             quote!(
                 resource = "https://api.example.com/mcp",
                 scopes = ["r", "w"],
+                required_scopes = ["r"],
                 tool_scopes = { "add" = ["w"], "add" = ["r"], "" = [], "x" = ["admin", "a b"] },
                 prompt_scopes = ["r"],
                 resource_scopes = { "notes/{id}" = ["offline_access"], "n://{a" = ["r", "r"] },
