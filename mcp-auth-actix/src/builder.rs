@@ -297,8 +297,9 @@ impl McpAuthBuilder {
         self
     }
 
-    /// Allows plain-http resource identifiers and issuers on non-loopback
-    /// hosts (never do this in production; OAuth 2.1 §1.5 requires TLS).
+    /// Allows plain-http resource identifiers, issuers and their endpoints
+    /// (JWKS, introspection) on non-loopback hosts (never do this in
+    /// production; OAuth 2.1 §1.5 requires TLS).
     pub fn allow_insecure_http(mut self, allow: bool) -> Self {
         self.allow_insecure_http = allow;
         self
