@@ -109,7 +109,7 @@ run() {
   p99=$(awk '$1=="99%" {print $2}' <<<"$out")
   reqs=$(awk '/requests in/ {print $1}' <<<"$out")
   # "Socket errors: connect 0, read 12, write 0, timeout 0" -> total
-  errs=$(grep 'Socket errors' <<<"$out" | grep -o '[0-9]\+' | awk '{ s += $1 } END { print s + 0 }')
+  errs=$(awk '/Socket errors/ { for (i = 3; i <= NF; i++) if ($i ~ /^[0-9]+,?$/) s += $i } END { print s + 0 }' <<<"$out")
   # Non-2xx responses are the point here: every answer is a 401.
   echo "$1 $2 $rps $(ms "$p50") $(ms "$p99") $((opens1 - opens0)) $reqs ${errs:-0}" >>"$WORK/results"
   printf '  %-16s %-7s %10.0f req/s  %6d new connections  %s socket errors\n' "$1" "$2" "$rps" "$((opens1 - opens0))" "${errs:-0}"
@@ -118,6 +118,7 @@ ms() { awk -v v="$1" 'BEGIN { if (v ~ /us$/) { sub(/us/, "", v); print v / 1000 
 
 echo
 echo "load average before measuring: $(cut -d' ' -f1-3 /proc/loadavg)"
+awk '$1 >= 1 { print "warning: 1-min load " $1 " (another build or test running, or a previous run still in the average?): check, or the figures will be noisy" }' /proc/loadavg
 for r in $(seq 1 "$ROUNDS"); do
   echo "round $r/$ROUNDS"
   for route in "${ROUTES[@]}"; do
