@@ -573,8 +573,6 @@ async fn operation_scopes_work_as_extractor_configuration_too() {
     assert_eq!(r.status, 403);
     let r = send(&app, post("/mcp", Some(&read)).set_payload("nope")).await;
     assert_eq!(r.status, 400);
-    // `AuthInfo` after the body extractor: the guard cannot see the body, so
-    // it refuses (500, a wiring mistake) instead of passing.
     // Optional authentication: anonymous callers pass only where the
     // operation needs no scope.
     let r = send(&app, post("/maybe", None).set_json(call("add_note"))).await;
@@ -584,6 +582,8 @@ async fn operation_scopes_work_as_extractor_configuration_too() {
         "{}",
         r.www()
     );
+    // `AuthInfo` after the body extractor: the guard cannot see the body, so
+    // it refuses (500, a wiring mistake) instead of passing.
     let r = send(&app, post("/late", Some(&write)).set_json(call("whoami"))).await;
     assert_eq!(r.status, 500);
     if cfg!(debug_assertions) {

@@ -68,13 +68,7 @@ pub fn claims(json: &[u8]) {
 }
 
 fn policy() -> ClaimPolicy {
-    ClaimPolicy {
-        issuers: vec!["https://as.example".into()],
-        audiences: vec!["https://api.example/mcp".into()],
-        leeway: 30,
-        require_iss_exp: true,
-        strict: false,
-    }
+    ClaimPolicy::example()
 }
 
 /// A JWK Set document, parsed into verification keys.

@@ -240,7 +240,8 @@ impl Guard {
         Ok(Authorized { auth, body: read })
     }
 
-    /// Runs the guard as an extractor. When it must read the body, it takes
+    /// Runs the guard as an extractor (the entry points answer preflights
+    /// first, see [`preflight`]). When it must read the body, it takes
     /// the payload now (extractors are created in argument order, so a guard
     /// that comes first sees the body before any other extractor) and hands
     /// the same bytes to the next extractors once they are authorized.
@@ -250,9 +251,6 @@ impl Guard {
         payload: &mut Payload,
         mode: Mode,
     ) -> LocalBoxFuture<'static, Result<Option<AuthInfo>, actix_web::Error>> {
-        if cors::is_preflight(req) {
-            return Box::pin(ready(Err(preflight_error(req))));
-        }
         let needs_body = self.needs_body(req);
         if !needs_body && let Some(auth) = self.settled(req) {
             // Verified before (by an outer guard or the cache): no await.
@@ -298,9 +296,15 @@ fn declares_body(req: &HttpRequest) -> bool {
             .is_some_and(|v| v.as_bytes() != b"0")
 }
 
-/// A preflight answered by an extractor: the handler never runs.
-pub(crate) fn preflight_error(req: &HttpRequest) -> actix_web::Error {
-    InternalError::from_response("CORS preflight", cors::preflight(req, None)).into()
+/// A CORS preflight, answered by an extractor as an "error" whose response
+/// is the 204: the handler never runs.
+pub(crate) fn preflight(
+    req: &HttpRequest,
+) -> Option<LocalBoxFuture<'static, Result<Option<AuthInfo>, actix_web::Error>>> {
+    cors::is_preflight(req).then(|| {
+        let answer = InternalError::from_response("CORS preflight", cors::preflight(req, None));
+        Box::pin(ready(Err(answer.into()))) as LocalBoxFuture<'static, _>
+    })
 }
 
 /// The guard of a `#[protected_resource]` handler, from the `McpAuth` in
@@ -311,6 +315,9 @@ pub(crate) fn declared(
     declaration: &'static ResourceDeclaration,
     mode: Mode,
 ) -> LocalBoxFuture<'static, Result<Option<AuthInfo>, actix_web::Error>> {
+    if let Some(answered) = preflight(req) {
+        return answered;
+    }
     let Some(auth) = McpAuth::from_request(req) else {
         return Box::pin(ready(Err(Misconfiguration::NoMcpAuth.error())));
     };

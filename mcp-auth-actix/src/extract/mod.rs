@@ -24,9 +24,9 @@ use futures_util::future::{LocalBoxFuture, ready};
 pub use auth_info::AuthInfo;
 
 use crate::{
-    BearerAuth, McpAuth, cors,
+    BearerAuth, McpAuth,
     error::{AuthError, Misconfiguration},
-    guard::{Guard, Mode, preflight_error},
+    guard::{Guard, Mode, preflight},
 };
 
 /// The guard an extractor must run, or the caller a middleware stored.
@@ -53,8 +53,8 @@ fn extract(
     payload: &mut Payload,
     mode: Mode,
 ) -> LocalBoxFuture<'static, Result<Option<AuthInfo>, actix_web::Error>> {
-    if cors::is_preflight(req) {
-        return Box::pin(ready(Err(preflight_error(req))));
+    if let Some(answered) = preflight(req) {
+        return answered;
     }
     match source(req) {
         Ok(Source::Guard(guard)) => guard.extract(req, payload, mode),

@@ -184,6 +184,19 @@ pub(crate) struct ClaimPolicy {
 }
 
 impl ClaimPolicy {
+    /// A JWT policy for `https://api.example/mcp` trusting
+    /// `https://as.example` (unit tests and fuzzing).
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub(crate) fn example() -> Self {
+        Self {
+            issuers: vec!["https://as.example".into()],
+            audiences: vec!["https://api.example/mcp".into()],
+            leeway: 30,
+            require_iss_exp: true,
+            strict: false,
+        }
+    }
+
     pub(crate) fn check(&self, claims: &Map<String, Value>, now: u64) -> Result<(), AuthError> {
         match claims.get("iss") {
             Some(Value::String(iss)) if self.issuers.iter().any(|t| t == iss) => {}
@@ -319,13 +332,7 @@ mod tests {
     use super::*;
 
     fn policy() -> ClaimPolicy {
-        ClaimPolicy {
-            issuers: vec!["https://as.example".into()],
-            audiences: vec!["https://api.example/mcp".into()],
-            leeway: 30,
-            require_iss_exp: true,
-            strict: false,
-        }
+        ClaimPolicy::example()
     }
 
     fn claims(v: Value) -> Map<String, Value> {
