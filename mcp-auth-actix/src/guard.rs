@@ -46,6 +46,7 @@ pub(crate) enum Mode {
     Optional,
 }
 
+#[derive(Clone)]
 pub(crate) struct Guard {
     pub(crate) resource: Arc<ProtectedResource>,
     pub(crate) required: Vec<String>,
@@ -226,9 +227,9 @@ impl Guard {
             check_content_encoding(req)?;
             let payload = body.take().unwrap_or(Payload::None);
             let bytes = read_body(req, payload).await?;
-            let inspection = inspect(operations, &bytes, announced.as_ref())?
+            let needed = inspect(operations, &bytes, announced.as_ref())?
                 .map_err(|_| Misconfiguration::InvalidComputedScope.error())?;
-            self.check_needed(auth.as_ref(), &inspection.needed)
+            self.check_needed(auth.as_ref(), &needed)
                 .map_err(|e| self.reject(e, req))?;
             req.extensions_mut()
                 .insert(OperationsChecked(self.address()));

@@ -73,19 +73,10 @@ impl BearerAuth {
         }))
     }
 
+    /// The shared guard. Setters build a new one rather than change it:
+    /// guards are compared by address.
     pub(crate) fn guard(&self) -> &Arc<Guard> {
         &self.0
-    }
-
-    /// A copy of the settings to change (guards are shared, and compared by
-    /// address, so a changed guard is a new one).
-    fn edit(&self) -> Guard {
-        Guard {
-            resource: self.0.resource.clone(),
-            required: self.0.required.clone(),
-            operations: self.0.operations.clone(),
-            error_handler: self.0.error_handler.clone(),
-        }
     }
 
     /// Scopes every request must carry (all-of); a token lacking any gets
@@ -106,7 +97,7 @@ impl BearerAuth {
         }
         Ok(Self(Arc::new(Guard {
             required,
-            ..self.edit()
+            ..(*self.0).clone()
         })))
     }
 
@@ -118,7 +109,7 @@ impl BearerAuth {
         let operations = (!operations.is_empty()).then_some(operations);
         Ok(Self(Arc::new(Guard {
             operations,
-            ..self.edit()
+            ..(*self.0).clone()
         })))
     }
 
@@ -129,7 +120,7 @@ impl BearerAuth {
     ) -> Self {
         Self(Arc::new(Guard {
             error_handler: Some(Arc::new(handler)),
-            ..self.edit()
+            ..(*self.0).clone()
         }))
     }
 

@@ -466,50 +466,39 @@ pub(crate) async fn drain(req: &HttpRequest, mut payload: Payload) {
     let _ = actix_rt::time::timeout(std::time::Duration::from_secs(1), read_all).await;
 }
 
-/// The parsed body and the requests in it.
-pub(crate) struct Body {
-    value: Value,
+/// Parses a non-empty body as strict JSON: duplicate member names are
+/// refused, since parsers disagree on which one wins.
+fn parse_strict(bytes: &[u8]) -> Result<Value, RequestError> {
+    serde_json::from_slice::<Strict>(bytes)
+        .map(|strict| strict.0)
+        .map_err(|_| {
+            RequestError::bad_request(
+                RequestError::PARSE_ERROR,
+                "The request body is not valid JSON (or repeats a member name).",
+            )
+        })
 }
 
-impl Body {
-    /// Parses a non-empty body: strict JSON (duplicate keys refused, since
-    /// parsers disagree on which one wins), then a JSON-RPC message or a
-    /// non-empty batch of them.
-    pub(crate) fn parse(bytes: &[u8]) -> Result<Self, RequestError> {
-        let value = serde_json::from_slice::<Strict>(bytes)
-            .map_err(|_| {
-                RequestError::bad_request(
-                    RequestError::PARSE_ERROR,
-                    "The request body is not valid JSON (or repeats a member name).",
-                )
-            })?
-            .0;
-        let body = Self { value };
-        body.operations()?;
-        Ok(body)
-    }
-
-    /// The JSON-RPC requests and notifications in the body (responses have
-    /// no method and need no scopes).
-    pub(crate) fn operations(&self) -> Result<Vec<Operation<'_>>, RequestError> {
-        let messages: &[Value] = match &self.value {
-            Value::Array(batch) if !batch.is_empty() => batch,
-            Value::Object(_) => std::slice::from_ref(&self.value),
-            _ => {
-                return Err(RequestError::bad_request(
-                    RequestError::INVALID_REQUEST,
-                    "The body must be a JSON-RPC message or a non-empty batch of them.",
-                ));
-            }
-        };
-        let mut operations = Vec::with_capacity(messages.len());
-        for message in messages {
-            if let Some(op) = operation(message)? {
-                operations.push(op);
-            }
+/// The JSON-RPC requests and notifications of a message or a non-empty
+/// batch (responses have no method and need no scopes).
+fn operations(body: &Value) -> Result<Vec<Operation<'_>>, RequestError> {
+    let messages: &[Value] = match body {
+        Value::Array(batch) if !batch.is_empty() => batch,
+        Value::Object(_) => std::slice::from_ref(body),
+        _ => {
+            return Err(RequestError::bad_request(
+                RequestError::INVALID_REQUEST,
+                "The body must be a JSON-RPC message or a non-empty batch of them.",
+            ));
         }
-        Ok(operations)
+    };
+    let mut operations = Vec::with_capacity(messages.len());
+    for message in messages {
+        if let Some(op) = operation(message)? {
+            operations.push(op);
+        }
     }
+    Ok(operations)
 }
 
 fn operation(message: &Value) -> Result<Option<Operation<'_>>, RequestError> {
@@ -554,34 +543,27 @@ fn operation(message: &Value) -> Result<Option<Operation<'_>>, RequestError> {
     }))
 }
 
-/// What the guard concluded from the body.
-pub(crate) struct Inspection {
-    /// The scopes the body's operations need.
-    pub(crate) needed: Vec<String>,
-}
-
-/// Parses `bytes` and cross-checks the headers' operation, if any.
+/// The scopes the body's operations need, after cross-checking the
+/// headers' operation, if any.
 pub(crate) fn inspect(
     rules: &OperationScopes,
     bytes: &[u8],
     announced: Option<&HeaderOperation>,
-) -> Result<Result<Inspection, BadScope>, RequestError> {
+) -> Result<Result<Vec<String>, BadScope>, RequestError> {
     if bytes.is_empty() {
         // No message, no operation: only the route's scopes apply. A header
         // announcing one is contradicted by the empty body.
         if announced.is_some() {
             return Err(mismatch("`Mcp-Method` was sent with an empty body."));
         }
-        return Ok(Ok(Inspection { needed: Vec::new() }));
+        return Ok(Ok(Vec::new()));
     }
-    let body = Body::parse(bytes)?;
-    let operations = body.operations()?;
+    let body = parse_strict(bytes)?;
+    let operations = operations(&body)?;
     if let Some(announced) = announced {
         announced.cross_check(&operations)?;
     }
-    Ok(rules
-        .needed(&operations)
-        .map(|needed| Inspection { needed }))
+    Ok(rules.needed(&operations))
 }
 
 /// An RFC 6570 level-1/2 template, matched against a whole URI.
@@ -748,7 +730,7 @@ mod tests {
 
     fn needed(rules: &OperationScopes, body: Value) -> Vec<String> {
         let bytes = serde_json::to_vec(&body).unwrap();
-        inspect(rules, &bytes, None).unwrap().unwrap().needed
+        inspect(rules, &bytes, None).unwrap().unwrap()
     }
 
     fn call(name: &str) -> Value {
@@ -849,7 +831,7 @@ mod tests {
         };
         let body = serde_json::to_vec(&call("w")).unwrap();
         let ok = inspect(&rules, &body, Some(&announced("tools/call", Some("w"))));
-        assert_eq!(ok.unwrap().unwrap().needed, ["w"]);
+        assert_eq!(ok.unwrap().unwrap(), ["w"]);
         for bad in [
             announced("tools/call", Some("r")),
             announced("tools/call", None),
