@@ -11,6 +11,9 @@
 //! - `MCP_AUTH_ISSUER`: use this external authorization server (discovered)
 //!   instead of the embedded test issuer.
 //! - `MCP_AUTH_ISSUER_TYPE`: `oauth` or `oidc` (default: probe both, MCP order).
+//!
+//! Features of this package: `tls` (HTTPS fetches, for an external
+//! `MCP_AUTH_ISSUER=https://…`), `metrics` (Prometheus text at `GET /metrics`).
 
 use actix_web::{App, HttpResponse, HttpServer, post, route, web};
 use mcp_auth::{AuthInfo, McpAuth, protected_resource};
@@ -93,6 +96,11 @@ async fn main() -> std::io::Result<()> {
     let origin = url_origin(&resource);
     // The embedded issuer lives as long as `main`.
     let (server, embedded) = common::authorization_server().await?;
+    if !cfg!(feature = "tls") && server.issuer().starts_with("https:") {
+        return Err(std::io::Error::other(
+            "an https issuer needs TLS: cargo run --example quickstart --features tls",
+        ));
+    }
     let auth = McpAuth::builder()
         .authorization_server(server)
         .public_origin(origin)

@@ -106,7 +106,10 @@ async fn issuer_mismatch_is_refused() {
     // Lazily discovered: every token gets a 503, never accepted.
     let auth = McpAuth::builder()
         .without_declared_resources()
-        .authorization_server(AuthServerConfig::discovery(&fx.base, AuthServerType::OAuth))
+        .authorization_server(AuthServerConfig::discover_as(
+            &fx.base,
+            AuthServerType::OAuth,
+        ))
         .resource(ResourceConfig::new("http://127.0.0.1:8080/mcp"))
         .build()
         .unwrap();

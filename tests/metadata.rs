@@ -175,7 +175,7 @@ async fn scope_variant_and_web_data() {
     let app = test::init_service(
         App::new()
             .app_data(web::Data::new(auth.clone()))
-            .service(mcp_auth::scope()),
+            .service(mcp_auth::well_known_scope()),
     )
     .await;
     let res = test::call_service(

@@ -18,7 +18,7 @@ pub async fn authorization_server() -> std::io::Result<(AuthServerConfig, Option
         return Ok((embedded.discovery_config(), Some(embedded)));
     };
     let config = match std::env::var("MCP_AUTH_ISSUER_TYPE") {
-        Ok(ty) => AuthServerConfig::discovery(issuer, ty.parse().map_err(std::io::Error::other)?),
+        Ok(ty) => AuthServerConfig::discover_as(issuer, ty.parse().map_err(std::io::Error::other)?),
         Err(_) => AuthServerConfig::discover(issuer),
     };
     Ok((config, None))

@@ -1005,7 +1005,7 @@ mod tests {
             (
                 vec![
                     ResourceConfig::new("https://api.example/mcp").authorization_server(
-                        AuthServerConfig::discovery(
+                        AuthServerConfig::discover_as(
                             "https://as.example/.well-known/oauth-authorization-server",
                             AuthServerType::OAuth,
                         ),

@@ -63,7 +63,13 @@ impl HttpOptions {
             reason: e.to_string(),
         })?;
         match parsed.scheme() {
-            "https" => Ok(parsed),
+            "https" if cfg!(feature = "rustls") => Ok(parsed),
+            "https" => Err(FetchError::InvalidUrl {
+                url: url.to_owned(),
+                reason: "https needs the `rustls` feature of mcp-auth-actix, which this build \
+                         does not enable"
+                    .to_owned(),
+            }),
             "http" if self.allow_insecure_http || is_loopback(&parsed) => Ok(parsed),
             "http" => Err(FetchError::InsecureUrl {
                 url: url.to_owned(),

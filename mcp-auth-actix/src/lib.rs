@@ -1,7 +1,7 @@
 #![doc = include_str!("../../README.md")]
 #![forbid(unsafe_code)]
 #![warn(missing_docs, rust_2018_idioms, clippy::await_holding_lock)]
-#![deny(unreachable_pub)]
+#![deny(unreachable_pub, unnameable_types)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod builder;
@@ -37,8 +37,8 @@ pub use config::{AuthServerConfig, AuthServerType, AuthorizationServerMetadata};
 pub use error::{AuthError, ConfigError, FetchError, RequestError};
 pub use extract::{AuthInfo, MaybeAuthInfo};
 pub use http::HttpOptions;
-pub use metadata::{ResourceServerMetadata, routes, scope};
-pub use middleware::BearerAuth;
+pub use metadata::{ResourceServerMetadata, routes, well_known_scope};
+pub use middleware::{BearerAuth, BearerAuthMiddleware};
 pub use operations::{Operation, OperationScopes};
 pub use verify::{JwtOptions, VerifiedClaims};
 

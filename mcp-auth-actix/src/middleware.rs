@@ -159,8 +159,8 @@ where
     }
 }
 
-/// The service produced by [`BearerAuth`] as middleware.
-#[doc(hidden)]
+/// The service [`BearerAuth`] wraps around a resource or scope (named only
+/// in type signatures; build it with `.wrap(bearer_auth)`).
 pub struct BearerAuthMiddleware<S> {
     service: Rc<S>,
     auth: BearerAuth,

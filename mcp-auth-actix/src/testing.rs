@@ -326,7 +326,7 @@ impl TestIssuer {
 
     /// A lazily discovered configuration (RFC 8414) for `McpAuth`.
     pub fn discovery_config(&self) -> AuthServerConfig {
-        AuthServerConfig::discovery(self.issuer(), AuthServerType::OAuth)
+        AuthServerConfig::discover_as(self.issuer(), AuthServerType::OAuth)
     }
 
     /// A resolved configuration (no discovery request) for `McpAuth`.

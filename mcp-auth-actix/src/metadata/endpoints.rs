@@ -32,8 +32,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 /// The same endpoints as [`routes`], as an Actix [`Scope`] mounted at
-/// `/.well-known`: `App::new().service(mcp_auth::scope())`.
-pub fn scope() -> Scope {
+/// `/.well-known`: `App::new().service(mcp_auth::well_known_scope())`.
+pub fn well_known_scope() -> Scope {
     web::scope("/.well-known").configure(|cfg| register(cfg, "/.well-known"))
 }
 

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use url::Url;
 
-pub use endpoints::{routes, scope};
+pub use endpoints::{routes, well_known_scope};
 
 /// Well-known path prefix of protected resource metadata (RFC 9728 §3).
 pub const WELL_KNOWN_PREFIX: &str = "/.well-known/oauth-protected-resource";

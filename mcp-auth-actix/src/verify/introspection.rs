@@ -605,7 +605,7 @@ mod tests {
         let b = resolved("https://b.example", Some("https://b.example/introspect"));
         let b_same = resolved("https://b.example", Some("https://a.example/introspect"));
         let none = resolved("https://c.example", None);
-        let lazy = AuthServerConfig::discovery("https://d.example", AuthServerType::OAuth);
+        let lazy = AuthServerConfig::discover_as("https://d.example", AuthServerType::OAuth);
         let ok = |i: Introspection, servers: &[AuthServerConfig]| i.checked(false, R, servers);
 
         assert!(ok(i(), std::slice::from_ref(&a)).is_ok());

@@ -1,4 +1,4 @@
-//! `cargo run --example rmcp_server`
+//! `cargo run -p mcp-auth-rmcp-example` (binary `rmcp_server`)
 //!
 //! An MCP server built with the official Rust SDK (`rmcp`) served over Actix
 //! by `rmcp-actix-web`, protected by mcp-auth-actix:
@@ -29,6 +29,7 @@ use rmcp::{
 use rmcp_actix_web::transport::StreamableHttpService;
 use serde_json::json;
 
+#[path = "../../common/mod.rs"]
 mod common;
 
 #[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
