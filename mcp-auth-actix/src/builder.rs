@@ -11,14 +11,16 @@ use std::{
 use actix_web::{HttpRequest, web, web::Bytes};
 use url::Url;
 
+use mcp_auth_rules as rules;
+
 use crate::{
     __private::{ResourceDeclaration, declarations},
     BearerAuth, ResourceServerMetadata,
     config::{AuthServerConfig, AuthServerSource, validate_server_config},
     error::{AuthError, ConfigError, ResourceContext},
     guard::ErrorHandler,
-    http::is_loopback,
     metadata::{WELL_KNOWN_PREFIX, well_known_path, well_known_url},
+    metrics::{CacheKind, ResourceMetrics},
     operations::OperationScopes,
     verify::{
         AuthServer, ClaimPolicy, Introspection, IntrospectionVerifier, JwtOptions, JwtVerifier,
@@ -524,7 +526,11 @@ impl McpAuthBuilder {
                 verifier: JwtVerifier {
                     options: self.jwt.clone(),
                 },
-                cache: TokenCache::new(self.jwt.cache_capacity, self.jwt.cache_max_bytes),
+                cache: TokenCache::new(
+                    CacheKind::Jwt,
+                    self.jwt.cache_capacity,
+                    self.jwt.cache_max_bytes,
+                ),
             },
             Verification::Introspection(i) => Method::Introspection(IntrospectionVerifier::new(
                 i.checked(self.allow_insecure_http, &id, configs)?,
@@ -544,6 +550,7 @@ impl McpAuthBuilder {
             challenge,
             servers: trusted,
             policy,
+            metrics: ResourceMetrics::new(&id, method.cache_kind()),
             method,
             id,
         })
@@ -551,38 +558,19 @@ impl McpAuthBuilder {
 
     /// Parses and checks a resource identifier (after the origin override).
     fn resource_url(&self, resource: &str, origin: Option<&Url>) -> Result<Url, ConfigError> {
-        let invalid = |reason: &str| ConfigError::InvalidResource {
+        let invalid = |reason: String| ConfigError::InvalidResource {
             resource: resource.to_owned(),
-            reason: reason.to_owned(),
+            reason,
         };
-        let mut url =
-            Url::parse(resource).map_err(|e| invalid(&format!("not an absolute URL ({e})")))?;
-        if url.cannot_be_a_base() || url.host().is_none() {
-            return Err(invalid("not an absolute http(s) URL"));
-        }
-        if url.fragment().is_some() {
-            return Err(invalid("must not have a fragment (RFC 8707 §2)"));
-        }
-        if url.query().is_some() {
-            return Err(invalid(
-                "must not have a query (RFC 8707 §2 SHOULD NOT; the well-known URL could not be routed)",
-            ));
-        }
-        if !url.username().is_empty() || url.password().is_some() {
-            return Err(invalid("must not contain user information"));
-        }
+        let mut url = rules::resource::identifier(resource).map_err(invalid)?;
         if let Some(origin) = origin {
             let path = url.path().to_owned();
             url = origin.clone();
             url.set_path(&path);
         }
-        match url.scheme() {
-            "https" => Ok(url),
-            "http" if self.allow_insecure_http || is_loopback(&url) => Ok(url),
-            _ => Err(invalid(
-                "must use https (plain http only for loopback hosts)",
-            )),
-        }
+        rules::resource::secure_scheme("resource", &url, self.allow_insecure_http)
+            .map_err(invalid)?;
+        Ok(url)
     }
 
     /// One runtime server per issuer, shared by every resource that trusts
@@ -606,12 +594,8 @@ impl McpAuthBuilder {
         if url.path().contains("/.well-known/") {
             return Err(invalid("this is a metadata URL, not an issuer identifier"));
         }
-        let http_ok = url.scheme() == "http" && (self.allow_insecure_http || is_loopback(&url));
-        if url.scheme() != "https" && !http_ok {
-            return Err(invalid(
-                "must use https (plain http only for loopback hosts)",
-            ));
-        }
+        rules::resource::secure_scheme("issuer", &url, self.allow_insecure_http)
+            .map_err(|reason| invalid(&reason))?;
         if let AuthServerSource::Resolved { metadata, .. } = &config.source {
             let result = validate_server_config(metadata, false);
             if !result.is_valid() {
@@ -663,7 +647,7 @@ fn closure(
     direct: HashMap<String, Vec<String>>,
 ) -> Result<HashMap<String, Vec<String>>, ConfigError> {
     for scope in direct.keys().chain(direct.values().flatten()) {
-        if let Some(reason) = scope_token_error(scope) {
+        if let Err(reason) = rules::scope::advertisable(scope) {
             return Err(ConfigError::InvalidScope {
                 resource: resource.to_owned(),
                 field: "scope_implies",
@@ -707,20 +691,6 @@ fn parse_origin(origin: &str) -> Result<Url, ConfigError> {
     Ok(url)
 }
 
-/// RFC 6749 scope-token: 1*( %x21 / %x23-5B / %x5D-7E ).
-pub(crate) fn scope_token_error(scope: &str) -> Option<&'static str> {
-    if scope.is_empty() {
-        Some("a scope must not be empty")
-    } else if !scope
-        .bytes()
-        .all(|b| matches!(b, 0x21 | 0x23..=0x5b | 0x5d..=0x7e))
-    {
-        Some("a scope-token has no spaces, quotes, backslashes or non-ASCII characters")
-    } else {
-        None
-    }
-}
-
 fn validate_metadata(id: &str, metadata: &mut ResourceServerMetadata) -> Result<(), ConfigError> {
     let field_error = |field: &'static str, reason: &str| ConfigError::InvalidField {
         subject: id.to_owned(),
@@ -728,10 +698,10 @@ fn validate_metadata(id: &str, metadata: &mut ResourceServerMetadata) -> Result<
         reason: reason.to_owned(),
     };
     for (i, scope) in metadata.scopes_supported.iter().enumerate() {
-        let reason = scope_token_error(scope).or_else(|| {
+        let reason = rules::scope::advertisable(scope).err().or_else(|| {
             metadata.scopes_supported[..i]
                 .contains(scope)
-                .then_some("listed twice")
+                .then(|| "listed twice".to_owned())
         });
         if let Some(reason) = reason {
             return Err(ConfigError::InvalidScope {
@@ -740,12 +710,6 @@ fn validate_metadata(id: &str, metadata: &mut ResourceServerMetadata) -> Result<
                 scope: scope.clone(),
                 reason,
             });
-        }
-        if scope == "offline_access" {
-            tracing::warn!(
-                resource = id,
-                "`offline_access` in scopes_supported: MCP 2026-07-28 says servers SHOULD NOT advertise it"
-            );
         }
     }
     if metadata
@@ -962,7 +926,7 @@ mod tests {
                 vec![
                     ResourceConfig::new("/mcp").authorization_server(server("https://as.example")),
                 ],
-                "not an absolute URL",
+                "must be an absolute URL",
             ),
             (
                 vec![
@@ -990,7 +954,7 @@ mod tests {
                     ResourceConfig::new("https://u:p@api.example/mcp")
                         .authorization_server(server("https://as.example")),
                 ],
-                "user information",
+                "userinfo",
             ),
             (vec![ok().scopes_supported(["a b"])], "invalid scope `a b`"),
             (vec![ok().scopes_supported([""])], "must not be empty"),

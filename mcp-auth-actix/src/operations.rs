@@ -23,9 +23,10 @@ use futures_util::StreamExt;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
+use mcp_auth_rules::{self as rules, template::UriTemplate};
+
 use crate::{
     __private::{OperationDeclaration, OperationKind},
-    builder::scope_token_error,
     error::{ConfigError, RequestError},
 };
 
@@ -76,7 +77,7 @@ struct Rules {
     methods: HashMap<String, Vec<String>>,
     computed: Vec<Arc<Computed>>,
     /// Template syntax errors, reported when the guard is configured.
-    invalid_templates: Vec<(String, &'static str)>,
+    invalid_templates: Vec<String>,
 }
 
 impl fmt::Debug for OperationScopes {
@@ -90,7 +91,7 @@ impl fmt::Debug for OperationScopes {
                 &rules
                     .resources
                     .iter()
-                    .map(|(t, s)| (&t.source, s))
+                    .map(|(t, s)| (t.as_str(), s))
                     .collect::<Vec<_>>(),
             )
             .field("methods", &rules.methods)
@@ -147,7 +148,7 @@ impl OperationScopes {
         let scopes = owned(scopes);
         match UriTemplate::parse(&uri) {
             Ok(template) => self.rules().resources.push((template, scopes)),
-            Err(reason) => self.rules().invalid_templates.push((uri, reason)),
+            Err(reason) => self.rules().invalid_templates.push(reason),
         }
         self
     }
@@ -204,11 +205,11 @@ impl OperationScopes {
         scopes_supported: &[String],
     ) -> Result<(), ConfigError> {
         let rules = &self.0;
-        if let Some((uri, reason)) = rules.invalid_templates.first() {
+        if let Some(reason) = rules.invalid_templates.first() {
             return Err(ConfigError::InvalidField {
                 subject: resource.to_owned(),
                 field: "operation_scopes",
-                reason: format!("resource URI template `{uri}`: {reason}"),
+                reason: reason.clone(),
             });
         }
         let all = rules
@@ -255,7 +256,10 @@ impl OperationScopes {
             }
             for f in &rules.computed {
                 let scopes = f(op);
-                if scopes.iter().any(|s| scope_token_error(s).is_some()) {
+                if scopes
+                    .iter()
+                    .any(|s| rules::scope::advertisable(s).is_err())
+                {
                     return Err(BadScope);
                 }
                 add(&scopes);
@@ -277,9 +281,9 @@ pub(crate) fn check_scope(
     scope: &str,
     scopes_supported: &[String],
 ) -> Result<(), ConfigError> {
-    let reason = scope_token_error(scope).or_else(|| {
+    let reason = rules::scope::advertisable(scope).err().or_else(|| {
         (!scopes_supported.is_empty() && !scopes_supported.iter().any(|s| s == scope))
-            .then_some("not listed in the resource's `scopes_supported`")
+            .then(|| "not listed in the resource's `scopes_supported`".to_owned())
     });
     match reason {
         Some(reason) => Err(ConfigError::InvalidScope {
@@ -566,95 +570,6 @@ pub(crate) fn inspect(
     Ok(rules.needed(&operations))
 }
 
-/// An RFC 6570 level-1/2 template, matched against a whole URI.
-#[derive(Clone, Debug)]
-struct UriTemplate {
-    source: String,
-    parts: Vec<Part>,
-}
-
-#[derive(Clone, Debug)]
-enum Part {
-    Literal(String),
-    /// `{var}`: one or more characters, none of `/`, `?`, `#`.
-    Segment,
-    /// `{+var}`: one or more characters.
-    Reserved,
-}
-
-impl UriTemplate {
-    fn parse(source: &str) -> Result<Self, &'static str> {
-        // The same rules as `#[protected_resource(resource_scopes = ..)]`.
-        let scheme = source.split(':').next().unwrap_or_default();
-        let scheme_ok = source.contains(':')
-            && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
-            && scheme
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
-        if !scheme_ok {
-            return Err("must be an absolute URI (`scheme:...`)");
-        }
-        if source.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err("must not contain whitespace or control characters");
-        }
-        let mut parts = Vec::new();
-        let mut rest = source;
-        while let Some(open) = rest.find(['{', '}']) {
-            if rest.as_bytes()[open] == b'}' {
-                return Err("`}` without `{`");
-            }
-            if open > 0 {
-                parts.push(Part::Literal(rest[..open].to_owned()));
-            }
-            let after = &rest[open + 1..];
-            let close = after.find('}').ok_or("`{` without `}`")?;
-            let var = &after[..close];
-            let (part, name) = match var.strip_prefix('+') {
-                Some(name) => (Part::Reserved, name),
-                None => (Part::Segment, var),
-            };
-            if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
-                return Err("a variable is `{name}` or `{+name}` with name in [A-Za-z0-9_]");
-            }
-            if matches!(parts.last(), Some(Part::Segment | Part::Reserved)) {
-                return Err("two variables must be separated by literal text");
-            }
-            parts.push(part);
-            rest = &after[close + 1..];
-        }
-        if !rest.is_empty() {
-            parts.push(Part::Literal(rest.to_owned()));
-        }
-        Ok(Self {
-            source: source.to_owned(),
-            parts,
-        })
-    }
-
-    fn matches(&self, uri: &str) -> bool {
-        matches_parts(&self.parts, uri)
-    }
-}
-
-/// Backtracking match; variables are separated by literals, so each
-/// variable tries each occurrence of the next literal.
-fn matches_parts(parts: &[Part], uri: &str) -> bool {
-    match parts.split_first() {
-        None => uri.is_empty(),
-        Some((Part::Literal(lit), rest)) => uri
-            .strip_prefix(lit.as_str())
-            .is_some_and(|tail| matches_parts(rest, tail)),
-        Some((var, rest)) => {
-            let allowed = |c: char| matches!(var, Part::Reserved) || !matches!(c, '/' | '?' | '#');
-            let max = uri.find(|c| !allowed(c)).unwrap_or(uri.len());
-            (1..=max)
-                .rev()
-                .filter(|end| uri.is_char_boundary(*end))
-                .any(|end| matches_parts(rest, &uri[end..]))
-        }
-    }
-}
-
 /// JSON that refuses duplicate member names.
 struct Strict(Value);
 
@@ -848,22 +763,5 @@ mod tests {
         assert!(inspect(&rules, b"", Some(&announced("tools/list", None))).is_err());
         assert_eq!(decode_header_value("=?base64?w6k=?=").unwrap(), "é");
         assert!(decode_header_value("=?base64?***?=").is_err());
-    }
-
-    #[test]
-    fn templates() {
-        for bad in [
-            "notes", "x:{", "x:}", "x:{}", "x:{a b}", "x:{a}{b}", "x:{+}",
-        ] {
-            assert!(UriTemplate::parse(bad).is_err(), "{bad}");
-        }
-        let t = UriTemplate::parse("file:///{dir}/x/{+rest}").unwrap();
-        assert!(t.matches("file:///a/x/b/c"));
-        assert!(!t.matches("file:///a/b/x/c"));
-        assert!(!t.matches("file:///a/x/"));
-        let exact = UriTemplate::parse("notes://index").unwrap();
-        assert!(exact.matches("notes://index") && !exact.matches("notes://index2"));
-        let e = UriTemplate::parse("u:{a}é{b}").unwrap();
-        assert!(e.matches("u:xéy"));
     }
 }

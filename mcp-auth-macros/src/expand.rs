@@ -9,10 +9,9 @@ use syn::{
     Type, ext::IdentExt,
 };
 
-use crate::{
-    attr_parsing::{self, Args, Errors, ScopeMap, StrList},
-    validate,
-};
+use mcp_auth_rules::{resource, scope, template::UriTemplate};
+
+use crate::attr_parsing::{self, Args, Errors, ScopeMap, StrList};
 
 /// Entry point: returns the expansion, or the untouched item followed by
 /// the compile errors (so IDEs still see the function).
@@ -119,48 +118,37 @@ fn parse_attr(attr: TokenStream) -> syn::Result<Option<Declaration>> {
     } = args;
 
     match &resource {
-        Some(lit) => check(&mut errors, lit, validate::resource_identifier),
+        Some(lit) => check(&mut errors, lit, |value| {
+            let url = resource::identifier(value)?;
+            resource::secure_scheme("resource", &url, false)
+        }),
         None if !resource_written => errors.push(attr_parsing::missing("resource")),
         None => {} // present but invalid: already reported
     }
     if let Some(scopes) = &scopes {
         check_scope_list(&mut errors, "scopes", scopes);
-        for lit in &scopes.items {
-            if lit.value() == "offline_access" {
-                errors.push(offline_access(lit, "scopes"));
-            }
-        }
     }
     if let Some(required) = &required_scopes {
         check_scope_list(&mut errors, "required_scopes", required);
-        match &scopes {
-            Some(scopes) => {
-                let advertised: HashSet<String> = scopes.items.iter().map(LitStr::value).collect();
-                for lit in &required.items {
-                    if !advertised.contains(&lit.value()) {
-                        errors.push(syn::Error::new(
-                            lit.span(),
-                            format!(
-                                "required scope `{}` is not listed in `scopes`; every required \
-                                 scope must be advertised in `scopes_supported`",
-                                lit.value().escape_debug()
-                            ),
-                        ));
-                    }
-                }
-            }
-            // Without `scopes`, the required scopes are what gets advertised.
-            None => {
-                for lit in &required.items {
-                    if lit.value() == "offline_access" {
-                        errors.push(offline_access(lit, "required_scopes"));
-                    }
+        // Without `scopes`, the required scopes are what gets advertised.
+        if let Some(scopes) = &scopes {
+            let advertised: HashSet<String> = scopes.items.iter().map(LitStr::value).collect();
+            for lit in &required.items {
+                if !advertised.contains(&lit.value()) {
+                    errors.push(syn::Error::new(
+                        lit.span(),
+                        format!(
+                            "required scope `{}` is not listed in `scopes`; every required \
+                             scope must be advertised in `scopes_supported`",
+                            lit.value().escape_debug()
+                        ),
+                    ));
                 }
             }
         }
     }
     if let Some(lit) = &resource_name {
-        check(&mut errors, lit, validate::resource_name);
+        check(&mut errors, lit, resource::name);
     }
     for (key, lit) in [
         ("resource_documentation", &resource_documentation),
@@ -168,7 +156,9 @@ fn parse_attr(attr: TokenStream) -> syn::Result<Option<Declaration>> {
         ("resource_tos_uri", &resource_tos_uri),
     ] {
         if let Some(lit) = lit {
-            check(&mut errors, lit, |value| validate::http_url(key, value));
+            check(&mut errors, lit, |value| {
+                resource::http_url(key, value).map(drop)
+            });
         }
     }
     let mut operations = Vec::new();
@@ -257,7 +247,9 @@ fn check_scope_map(
                 format!("{} name in `{key}` must not be empty", kind.noun()),
             ));
         } else if let OpKind::Resource = kind {
-            check(errors, &entry.name, validate::resource_template);
+            check(errors, &entry.name, |value| {
+                UriTemplate::parse(value).map(drop)
+            });
         }
         if !names.insert(name.clone()) {
             errors.push(syn::Error::new(
@@ -272,10 +264,8 @@ fn check_scope_map(
         for lit in &entry.scopes.items {
             let scope = lit.value();
             // One error per scope: the first rule it breaks.
-            let message = if let Err(message) = validate::scope_token(&scope) {
+            let message = if let Err(message) = scope::advertisable(&scope) {
                 message
-            } else if scope == "offline_access" {
-                offline_access(lit, key).to_string()
             } else if !seen.insert(scope.clone()) {
                 format!(
                     "duplicate scope `{}` for {} `{}` in `{key}`",
@@ -309,7 +299,7 @@ fn check_scope_list(errors: &mut Errors, key: &str, list: &StrList) {
     let mut seen = HashSet::new();
     for lit in &list.items {
         let value = lit.value();
-        check(errors, lit, validate::scope_token);
+        check(errors, lit, scope::advertisable);
         if !seen.insert(value) {
             errors.push(syn::Error::new(
                 lit.span(),
@@ -320,17 +310,6 @@ fn check_scope_list(errors: &mut Errors, key: &str, list: &StrList) {
             ));
         }
     }
-}
-
-fn offline_access(lit: &LitStr, key: &str) -> syn::Error {
-    syn::Error::new(
-        lit.span(),
-        format!(
-            "`offline_access` must not be listed in `{key}`: the MCP authorization spec \
-             (2026-07-28) says protected resources SHOULD NOT advertise it in \
-             `scopes_supported`; refresh tokens are negotiated with the authorization server"
-        ),
-    )
 }
 
 /// Checks that the item is an `async fn` without a receiver.
@@ -866,7 +845,7 @@ mod tests {
             "invalid scope `a b`",
             "`prompt_scopes` must be a map from prompt names to scopes",
             "must be an absolute URI",
-            "`offline_access` must not be listed in `resource_scopes`",
+            "`offline_access` must not be advertised or required",
             "unclosed `{`",
             "duplicate scope `r` for resource `n://{a` in `resource_scopes`",
         ] {

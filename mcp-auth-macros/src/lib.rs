@@ -154,7 +154,6 @@
 
 mod attr_parsing;
 mod expand;
-mod validate;
 
 use proc_macro::TokenStream;
 
