@@ -90,10 +90,41 @@ fn rpc_error(id: Value, code: i64, message: &str) -> HttpResponse {
         .json(json!({ "jsonrpc": "2.0", "id": id, "error": { "code": code, "message": message } }))
 }
 
+/// `--features metrics`: `GET /metrics` in Prometheus text, from the
+/// `metrics` facade mcp-auth-actix records through. Installed before
+/// `McpAuth` is built, which describes its series to the recorder.
+#[cfg(feature = "metrics")]
+fn metrics_route() -> std::io::Result<impl Fn(&mut web::ServiceConfig) + Clone + Send> {
+    let handle = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .install_recorder()
+        .map_err(std::io::Error::other)?;
+    Ok(move |cfg: &mut web::ServiceConfig| {
+        let handle = handle.clone();
+        cfg.route(
+            "/metrics",
+            web::get().to(move || {
+                handle.run_upkeep();
+                let text = handle.render();
+                async move {
+                    HttpResponse::Ok()
+                        .content_type("text/plain; version=0.0.4")
+                        .body(text)
+                }
+            }),
+        );
+    })
+}
+
+#[cfg(not(feature = "metrics"))]
+fn metrics_route() -> std::io::Result<impl Fn(&mut web::ServiceConfig) + Clone + Send> {
+    Ok(|_: &mut web::ServiceConfig| {})
+}
+
 #[actix_web::main]
 async fn main() -> std::io::Result<()> {
     let (bind, resource) = common::bind_and_resource();
     let origin = url_origin(&resource);
+    let metrics = metrics_route()?;
     // The embedded issuer lives as long as `main`.
     let (server, embedded) = common::authorization_server().await?;
     if !cfg!(feature = "tls") && server.issuer().starts_with("https:") {
@@ -103,7 +134,7 @@ async fn main() -> std::io::Result<()> {
     }
     let auth = McpAuth::builder()
         .authorization_server(server)
-        .public_origin(origin)
+        .public_origin(origin.clone())
         .build()
         .map_err(std::io::Error::other)?;
     let metadata_url = auth
@@ -113,6 +144,11 @@ async fn main() -> std::io::Result<()> {
 
     println!("MCP endpoint     {resource}");
     println!("Metadata         curl -s {metadata_url}");
+    if cfg!(feature = "metrics") {
+        println!("Metrics          curl -s {origin}/metrics");
+    } else {
+        println!("Metrics          --features metrics adds GET /metrics");
+    }
     if let Some(issuer) = &embedded {
         let read = issuer
             .token_builder(&resource)
@@ -149,6 +185,7 @@ async fn main() -> std::io::Result<()> {
         App::new()
             .app_data(auth.clone())
             .configure(mcp_auth::routes)
+            .configure(metrics.clone())
             .service(mcp)
             .service(mcp_no_stream)
     })

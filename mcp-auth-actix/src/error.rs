@@ -61,7 +61,7 @@ pub enum ConfigError {
         /// The scope value.
         scope: String,
         /// Why it was rejected.
-        reason: &'static str,
+        reason: String,
     },
     /// Any other invalid metadata or option field.
     #[error("invalid `{field}` for `{subject}`: {reason}")]
@@ -304,6 +304,55 @@ impl ResourceContext {
     }
 }
 
+/// Why a request was refused, in one word: a bounded label for metrics and
+/// logs (see `crate::metrics`), fixed where the error is made and never
+/// taken from the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reason {
+    /// Nothing finer than the kind (missing token, insufficient scope).
+    Unspecified,
+    /// A malformed or repeated `Authorization` header.
+    Header,
+    /// Not a compact JWS with JSON header and payload.
+    Malformed,
+    /// Over `JwtOptions::max_token_bytes`.
+    TooLarge,
+    /// A signing algorithm that is not allowed.
+    Algorithm,
+    /// A `crit` header.
+    Critical,
+    /// Not an access token (`typ`, or introspection's `token_type` …).
+    TokenType,
+    /// Missing, malformed or untrusted `iss`.
+    Issuer,
+    /// No published key for the token's `kid`/`alg`.
+    UnknownKey,
+    /// The signature does not verify.
+    Signature,
+    /// `exp` has passed.
+    Expired,
+    /// `nbf` or `iat` in the future.
+    NotYetValid,
+    /// `aud` does not name the resource.
+    Audience,
+    /// Another claim missing, out of range or of the wrong type.
+    Claims,
+    /// Introspection says `active: false`.
+    Inactive,
+    /// A custom verifier refused the token.
+    Rejected,
+    /// The JWKS could not be fetched.
+    Jwks,
+    /// The authorization server's metadata could not be fetched.
+    Discovery,
+    /// The introspection endpoint could not be reached.
+    Introspection,
+    /// A custom verifier was unavailable.
+    Verifier,
+    /// A server-side configuration problem.
+    Config,
+}
+
 /// A per-request authentication or authorization failure.
 ///
 /// Implements [`ResponseError`]: the response carries the status of its
@@ -313,6 +362,7 @@ impl ResourceContext {
 #[derive(Debug, Clone)]
 pub struct AuthError {
     kind: AuthErrorKind,
+    reason: Reason,
     description: Cow<'static, str>,
     cause: Option<String>,
     scope: Option<String>,
@@ -320,9 +370,14 @@ pub struct AuthError {
 }
 
 impl AuthError {
-    pub(crate) fn new(kind: AuthErrorKind, description: impl Into<Cow<'static, str>>) -> Self {
+    pub(crate) fn new(
+        kind: AuthErrorKind,
+        reason: Reason,
+        description: impl Into<Cow<'static, str>>,
+    ) -> Self {
         Self {
             kind,
+            reason,
             description: description.into(),
             cause: None,
             scope: None,
@@ -333,30 +388,34 @@ impl AuthError {
     pub(crate) fn missing_token() -> Self {
         Self::new(
             AuthErrorKind::MissingToken,
+            Reason::Unspecified,
             "An access token is required: send it as `Authorization: Bearer <token>`.",
         )
     }
 
     pub(crate) fn invalid_request(description: &'static str) -> Self {
-        Self::new(AuthErrorKind::InvalidRequest, description)
+        Self::new(AuthErrorKind::InvalidRequest, Reason::Header, description)
     }
 
-    pub(crate) fn invalid_token(description: impl Into<Cow<'static, str>>) -> Self {
-        Self::new(AuthErrorKind::InvalidToken, description)
+    pub(crate) fn invalid_token(reason: Reason, description: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(AuthErrorKind::InvalidToken, reason, description)
     }
 
     pub(crate) fn insufficient_scope(needed: &[impl AsRef<str>]) -> Self {
         let scope = join_scopes(needed);
         Self::new(
             AuthErrorKind::InsufficientScope,
+            Reason::Unspecified,
             "The access token does not grant the scopes this request needs.",
         )
         .with_scope(scope)
     }
 
-    pub(crate) fn unavailable(cause: impl fmt::Display) -> Self {
+    /// `source` says what could not be reached (`Reason::Jwks`, …).
+    pub(crate) fn unavailable(source: Reason, cause: impl fmt::Display) -> Self {
         Self::new(
             AuthErrorKind::Unavailable,
+            source,
             "The authorization server's keys or metadata are unavailable; try again later.",
         )
         .with_cause(cause)
@@ -365,6 +424,7 @@ impl AuthError {
     pub(crate) fn server_error(cause: impl fmt::Display) -> Self {
         Self::new(
             AuthErrorKind::ServerError,
+            Reason::Config,
             "The protected resource is misconfigured.",
         )
         .with_cause(cause)
@@ -392,6 +452,11 @@ impl AuthError {
     /// The class of failure.
     pub fn kind(&self) -> AuthErrorKind {
         self.kind
+    }
+
+    /// Why, as a bounded label.
+    pub(crate) fn reason(&self) -> Reason {
+        self.reason
     }
 
     /// Human-readable description (also sent as `error_description`).
@@ -706,7 +771,8 @@ mod tests {
             resource_metadata: "https://a.example/.well-known/oauth-protected-resource".into(),
             ..Default::default()
         };
-        let err = AuthError::invalid_token("The access token is expired.").with_cause("exp=1");
+        let err = AuthError::invalid_token(Reason::Expired, "The access token is expired.")
+            .with_cause("exp=1");
         let hidden = err.clone().in_context(&Arc::new(ctx));
         assert!(hidden.body().get("cause").is_none());
         ctx = ResourceContext {

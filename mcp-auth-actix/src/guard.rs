@@ -19,12 +19,14 @@ use actix_web::{
     web::Bytes,
 };
 use futures_util::future::{LocalBoxFuture, ready};
+use tracing::{Instrument, field::Empty};
 
 use crate::{
     __private::ResourceDeclaration,
     AuthInfo, McpAuth, cors,
-    error::{AuthError, AuthErrorKind, Misconfiguration, join_scopes},
+    error::{AuthError, AuthErrorKind, Misconfiguration, RequestError, join_scopes},
     extract::bearer_credentials,
+    metrics::{Cache, Decision, Stopwatch},
     operations::{
         HeaderOperation, OperationScopes, check_content_encoding, drain, inspect, read_body,
     },
@@ -58,6 +60,39 @@ pub(crate) struct Guard {
 /// operations, so a second extraction does not read it again.
 struct OperationsChecked(usize);
 
+/// Why a guard refused a request, kept typed until the decision is
+/// recorded and the response made.
+enum Refusal {
+    Auth(AuthError),
+    Request(RequestError),
+    /// The body could not be read (over the payload limit, or broken).
+    Body(actix_web::Error),
+    Misconfigured(Misconfiguration),
+}
+
+impl From<AuthError> for Refusal {
+    fn from(err: AuthError) -> Self {
+        Self::Auth(err)
+    }
+}
+
+impl From<RequestError> for Refusal {
+    fn from(err: RequestError) -> Self {
+        Self::Request(err)
+    }
+}
+
+impl Refusal {
+    fn decision(&self) -> Decision {
+        match self {
+            Self::Auth(err) => Decision::refused(err),
+            Self::Request(err) => Decision::bad_request(err),
+            Self::Body(err) => Decision::unreadable_body(err.as_response_error().status_code()),
+            Self::Misconfigured(_) => Decision::MISCONFIGURED,
+        }
+    }
+}
+
 /// What a guard lets through.
 pub(crate) struct Authorized {
     pub(crate) auth: Option<AuthInfo>,
@@ -81,11 +116,31 @@ impl Guard {
     }
 
     /// The request's token from the verified-token cache, if it is there and
-    /// grants the required scopes; everything else takes the full path.
+    /// grants the required scopes (a decision, recorded without a span);
+    /// everything else takes the full path, which records its own.
     pub(crate) fn cached(&self, headers: &header::HeaderMap) -> Option<AuthInfo> {
+        let started = Stopwatch::start();
         let raw = bearer_credentials(headers).ok()?;
         let auth = self.resource.cached(raw)?;
-        self.grants_required(&auth).then_some(auth)
+        if !self.grants_required(&auth) {
+            return None;
+        }
+        self.resource.metrics.verified(started, Cache::Hit);
+        self.accepted("hit");
+        Some(auth)
+    }
+
+    /// Records a decision to let a caller through without an await.
+    fn accepted(&self, cache: &'static str) {
+        let decision = Decision::ACCEPTED;
+        self.resource.metrics.decided(decision);
+        tracing::debug!(
+            resource = %self.resource.id,
+            outcome = decision.outcome,
+            reason = decision.reason,
+            cache,
+            "request authorized"
+        );
     }
 
     fn grants_required(&self, auth: &AuthInfo) -> bool {
@@ -104,7 +159,11 @@ impl Guard {
     /// resource, or in the verified-token cache; with the required scopes.
     fn settled(&self, req: &HttpRequest) -> Option<AuthInfo> {
         if let Some(auth) = self.stored(req) {
-            return self.grants_required(&auth).then_some(auth);
+            if !self.grants_required(&auth) {
+                return None;
+            }
+            self.accepted("stored");
+            return Some(auth);
         }
         let auth = self.cached(req.headers())?;
         req.extensions_mut().insert(auth.clone());
@@ -175,16 +234,26 @@ impl Guard {
         }
     }
 
-    fn reject(&self, err: AuthError, req: &HttpRequest) -> actix_web::Error {
-        // Never log the token; the description is enough.
-        tracing::debug!(resource = %self.resource.id, error = %err, "request rejected");
-        match &self.error_handler {
-            Some(handler) => handler(err, req),
-            None => err.into(),
+    /// The response to a refusal (an [`AuthError`] through the error
+    /// handler, if one is set).
+    fn respond(&self, refusal: Refusal, req: &HttpRequest) -> actix_web::Error {
+        match refusal {
+            Refusal::Auth(err) => {
+                // Never log the token; the description is enough.
+                tracing::debug!(error = %err, "request rejected");
+                match &self.error_handler {
+                    Some(handler) => handler(err, req),
+                    None => err.into(),
+                }
+            }
+            Refusal::Request(err) => err.into(),
+            Refusal::Body(err) => err,
+            Refusal::Misconfigured(misconfiguration) => misconfiguration.error(),
         }
     }
 
-    /// The whole check: the caller, then (given the body) the operations.
+    /// The whole check: the caller, then (given the body) the operations,
+    /// in one `mcp_auth.verify` span that records the decision.
     /// A refused request's unread body is drained (when small), so the
     /// connection stays open for the client's next, authorized, request.
     pub(crate) async fn authorize(
@@ -193,11 +262,32 @@ impl Guard {
         mut body: Option<Payload>,
         mode: Mode,
     ) -> Result<Authorized, actix_web::Error> {
-        let result = self.check(&req, &mut body, mode).await;
-        if let (Err(_), Some(payload)) = (&result, body) {
+        let span = tracing::debug_span!(
+            "mcp_auth.verify",
+            resource = %self.resource.id,
+            outcome = Empty,
+            reason = Empty,
+        );
+        let result = self
+            .check(&req, &mut body, mode)
+            .instrument(span.clone())
+            .await;
+        let decision = match &result {
+            Ok(Authorized { auth: None, .. }) => Decision::ANONYMOUS,
+            Ok(_) => Decision::ACCEPTED,
+            Err(refusal) => refusal.decision(),
+        };
+        span.record("outcome", decision.outcome)
+            .record("reason", decision.reason);
+        self.resource.metrics.decided(decision);
+        let refusal = match result {
+            Ok(authorized) => return Ok(authorized),
+            Err(refusal) => refusal,
+        };
+        if let Some(payload) = body {
             drain(&req, payload).await;
         }
-        result
+        Err(span.in_scope(|| self.respond(refusal, &req)))
     }
 
     async fn check(
@@ -205,11 +295,8 @@ impl Guard {
         req: &HttpRequest,
         body: &mut Option<Payload>,
         mode: Mode,
-    ) -> Result<Authorized, actix_web::Error> {
-        let auth = self
-            .caller(req, mode)
-            .await
-            .map_err(|e| self.reject(e, req))?;
+    ) -> Result<Authorized, Refusal> {
+        let auth = self.caller(req, mode).await?;
         let mut read = None;
         if let Some(operations) = &self.operations
             && body.is_some()
@@ -220,17 +307,15 @@ impl Guard {
             if let Some(announced) = &announced {
                 let needed = operations
                     .needed(&[announced.as_operation()])
-                    .map_err(|_| Misconfiguration::InvalidComputedScope.error())?;
-                self.check_needed(auth.as_ref(), &needed)
-                    .map_err(|e| self.reject(e, req))?;
+                    .map_err(|_| Refusal::Misconfigured(Misconfiguration::InvalidComputedScope))?;
+                self.check_needed(auth.as_ref(), &needed)?;
             }
             check_content_encoding(req)?;
             let payload = body.take().unwrap_or(Payload::None);
-            let bytes = read_body(req, payload).await?;
+            let bytes = read_body(req, payload).await.map_err(Refusal::Body)?;
             let needed = inspect(operations, &bytes, announced.as_ref())?
-                .map_err(|_| Misconfiguration::InvalidComputedScope.error())?;
-            self.check_needed(auth.as_ref(), &needed)
-                .map_err(|e| self.reject(e, req))?;
+                .map_err(|_| Refusal::Misconfigured(Misconfiguration::InvalidComputedScope))?;
+            self.check_needed(auth.as_ref(), &needed)?;
             req.extensions_mut()
                 .insert(OperationsChecked(self.address()));
             read = Some(bytes);
@@ -262,6 +347,7 @@ impl Guard {
         if needs_body {
             let taken = payload.take();
             if matches!(taken, Payload::None) && declares_body(req) {
+                self.resource.metrics.decided(Decision::MISCONFIGURED);
                 return Box::pin(ready(Err(Misconfiguration::BodyAlreadyRead.error())));
             }
             let (tx, rx) = tokio::sync::oneshot::channel::<Bytes>();

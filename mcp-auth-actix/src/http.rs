@@ -9,6 +9,7 @@
 use std::{net::IpAddr, time::Duration};
 
 use actix_web::http::header;
+use awc::error::{ConnectError, SendRequestError};
 use serde_json::{Map, Value};
 use url::Url;
 
@@ -168,11 +169,24 @@ async fn fetch_json(
 ) -> Result<JsonResponse, FetchError> {
     match actix_rt::time::timeout(opts.timeout, exchange(url, post, opts)).await {
         Ok(result) => result,
-        Err(_) => Err(FetchError::Request {
-            url: url.to_string(),
-            reason: format!("no complete response within {:?}", opts.timeout),
-        }),
+        Err(_) => Err(timed_out(url, opts)),
     }
+}
+
+const TIMED_OUT: &str = "no complete response within";
+
+/// The error of an exchange that overran its deadline (ours or awc's).
+fn timed_out(url: &Url, opts: &HttpOptions) -> FetchError {
+    FetchError::Request {
+        url: url.to_string(),
+        reason: format!("{TIMED_OUT} {:?}", opts.timeout),
+    }
+}
+
+/// Whether `err` is a deadline overrun (the `timeout` result of fetch metrics).
+#[cfg(feature = "metrics")]
+pub(crate) fn is_timeout(err: &FetchError) -> bool {
+    matches!(err, FetchError::Request { reason, .. } if reason.starts_with(TIMED_OUT))
 }
 
 async fn exchange(
@@ -195,7 +209,12 @@ async fn exchange(
             req.send_form(&post.form).await
         }
     };
-    let mut res = sent.map_err(|e| request_error(e.to_string()))?;
+    let mut res = sent.map_err(|e| match e {
+        SendRequestError::Timeout | SendRequestError::Connect(ConnectError::Timeout) => {
+            timed_out(url, opts)
+        }
+        other => request_error(other.to_string()),
+    })?;
     if !res.status().is_success() {
         return Err(FetchError::Status {
             url: url.to_string(),

@@ -13,6 +13,7 @@ mod flight;
 mod guard;
 mod http;
 pub mod metadata;
+mod metrics;
 mod middleware;
 mod operations;
 pub mod verify;

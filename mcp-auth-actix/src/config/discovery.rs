@@ -9,6 +9,7 @@ use super::{AuthServerConfig, AuthServerType, AuthorizationServerMetadata};
 use crate::{
     error::FetchError,
     http::{self, HttpOptions},
+    metrics::{self, FetchKind, Stopwatch},
 };
 
 const OAUTH_WELL_KNOWN: &str = "/.well-known/oauth-authorization-server";
@@ -145,8 +146,7 @@ pub async fn fetch_server_config(
         AuthServerType::OAuth => oauth_well_known_url(issuer)?,
         AuthServerType::Oidc => oidc_well_known_url(issuer)?,
     };
-    let metadata = fetch_metadata(url.as_str(), options).await?;
-    check_issuer(issuer, &metadata)?;
+    let metadata = fetch_metadata(url.as_str(), Some(issuer), options).await?;
     Ok(resolved(metadata, server_type, options))
 }
 
@@ -157,7 +157,7 @@ pub async fn fetch_server_config_by_well_known_url(
     server_type: AuthServerType,
     options: &FetchOptions,
 ) -> Result<AuthServerConfig, FetchError> {
-    let metadata = fetch_metadata(url, options).await?;
+    let metadata = fetch_metadata(url, None, options).await?;
     Ok(resolved(metadata, server_type, options))
 }
 
@@ -170,11 +170,9 @@ pub async fn discover_server_config(
 ) -> Result<AuthServerConfig, FetchError> {
     let mut attempts = Vec::new();
     for (url, server_type) in probe_urls(issuer)? {
-        match fetch_metadata(url.as_str(), options).await {
-            Ok(metadata) => {
-                check_issuer(issuer, &metadata)?;
-                return Ok(resolved(metadata, server_type, options));
-            }
+        match fetch_metadata(url.as_str(), Some(issuer), options).await {
+            Ok(metadata) => return Ok(resolved(metadata, server_type, options)),
+            Err(e @ FetchError::IssuerMismatch { .. }) => return Err(e),
             Err(e) => attempts.push(e.to_string()),
         }
     }
@@ -203,19 +201,33 @@ fn check_issuer(expected: &str, metadata: &AuthorizationServerMetadata) -> Resul
     }
 }
 
+/// Fetches one metadata document and, given the `issuer` it was fetched
+/// for, checks that it names it (RFC 8414 §3.3).
 async fn fetch_metadata(
     url: &str,
+    issuer: Option<&str>,
     options: &FetchOptions,
 ) -> Result<AuthorizationServerMetadata, FetchError> {
-    let url = options.http.check_url(url)?;
-    let mut body = http::get_json(&url, &options.http).await?.body;
-    if let Some(transpile) = &options.transpile {
-        body = transpile(body);
+    let started = Stopwatch::start();
+    let result = async {
+        let url = options.http.check_url(url)?;
+        let mut body = http::get_json(&url, &options.http).await?.body;
+        if let Some(transpile) = &options.transpile {
+            body = transpile(body);
+        }
+        let metadata =
+            serde_json::from_value(Value::Object(body)).map_err(|e| FetchError::Schema {
+                url: url.to_string(),
+                reason: e.to_string(),
+            })?;
+        if let Some(expected) = issuer {
+            check_issuer(expected, &metadata)?;
+        }
+        Ok(metadata)
     }
-    serde_json::from_value(Value::Object(body)).map_err(|e| FetchError::Schema {
-        url: url.to_string(),
-        reason: e.to_string(),
-    })
+    .await;
+    metrics::fetched(FetchKind::Discovery, started, result.as_ref().err());
+    result
 }
 
 #[cfg(test)]

@@ -12,7 +12,8 @@
 //! 16 shards keep workers from contending. The cache is bounded in entries
 //! and in bytes (tokens can be 16 KiB): when a shard is full, expired
 //! entries go first, then arbitrary ones. The token is stored once, shared
-//! with the `AuthInfo` that carries it.
+//! with the `AuthInfo` that carries it. Its size and evictions are reported
+//! to [`crate::metrics`] under its [`CacheKind`].
 
 use std::{
     collections::HashMap,
@@ -20,6 +21,8 @@ use std::{
     sync::{Arc, Mutex},
     time::Instant,
 };
+
+use crate::metrics::CacheKind;
 
 const SHARDS: usize = 16;
 const HASHED_SUFFIX: usize = 16;
@@ -67,6 +70,11 @@ struct ShardState<V> {
 }
 
 impl<V> ShardState<V> {
+    /// Entries and bytes.
+    fn size(&self) -> (usize, usize) {
+        (self.map.len(), self.bytes)
+    }
+
     fn remove(&mut self, hash: u64) {
         if let Some(entry) = self.map.remove(&hash) {
             self.bytes -= entry.cost();
@@ -77,6 +85,7 @@ impl<V> ShardState<V> {
 type Shard<V> = Mutex<ShardState<V>>;
 
 pub(crate) struct TokenCache<V> {
+    kind: CacheKind,
     shards: Box<[Shard<V>]>,
     shard_capacity: usize,
     shard_bytes: usize,
@@ -92,8 +101,9 @@ fn folded_multiply(x: u64, y: u64) -> u64 {
 impl<V: Clone> TokenCache<V> {
     /// At most `capacity` entries and about `max_bytes` bytes; `None` when
     /// either is 0 (caching disabled).
-    pub(crate) fn new(capacity: usize, max_bytes: usize) -> Option<Self> {
+    pub(crate) fn new(kind: CacheKind, capacity: usize, max_bytes: usize) -> Option<Self> {
         (capacity > 0 && max_bytes > 0).then(|| Self {
+            kind,
             shards: (0..SHARDS)
                 .map(|_| {
                     Mutex::new(ShardState {
@@ -112,6 +122,17 @@ impl<V: Clone> TokenCache<V> {
         })
     }
 
+    /// Runs `f` on the locked shard of `token`'s hash and reports how
+    /// the shard's size changed.
+    fn with_shard<R>(&self, token: &[u8], f: impl FnOnce(u64, &mut ShardState<V>) -> R) -> R {
+        let (hash, shard) = self.locate(token);
+        let mut shard = shard.lock().unwrap_or_else(|e| e.into_inner());
+        let before = shard.size();
+        let result = f(hash, &mut shard);
+        self.kind.resized(before, shard.size());
+        result
+    }
+
     fn locate(&self, bytes: &[u8]) -> (u64, &Shard<V>) {
         let mut tail = [0u8; HASHED_SUFFIX];
         let suffix = &bytes[bytes.len().saturating_sub(HASHED_SUFFIX)..];
@@ -127,18 +148,18 @@ impl<V: Clone> TokenCache<V> {
 
     /// The cached value, if present, for exactly this token, and not expired.
     pub(crate) fn get(&self, token: &[u8]) -> Option<V> {
-        let (hash, shard) = self.locate(token);
         let now = Instant::now();
-        let mut shard = shard.lock().unwrap_or_else(|e| e.into_inner());
-        let entry = shard.map.get(&hash)?;
-        if entry.token.as_bytes() != token {
-            return None;
-        }
-        if entry.expires > now {
-            return Some(entry.value.clone());
-        }
-        shard.remove(hash);
-        None
+        self.with_shard(token, |hash, shard| {
+            let entry = shard.map.get(&hash)?;
+            if entry.token.as_bytes() != token {
+                return None;
+            }
+            if entry.expires > now {
+                return Some(entry.value.clone());
+            }
+            shard.remove(hash);
+            None
+        })
     }
 
     /// Caches `value` for `token` until `expires`, evicting expired then
@@ -157,37 +178,39 @@ impl<V: Clone> TokenCache<V> {
         if cost > self.shard_bytes {
             return;
         }
-        let (hash, shard) = self.locate(entry.token.as_bytes());
-        let mut shard = shard.lock().unwrap_or_else(|e| e.into_inner());
-        shard.remove(hash);
-        let full = |s: &ShardState<V>| {
-            s.map.len() >= self.shard_capacity || s.bytes + cost > self.shard_bytes
-        };
-        if full(&shard) {
-            shard.map.retain(|_, e| e.expires > now);
-            shard.bytes = shard.map.values().map(Entry::cost).sum();
-        }
-        while full(&shard) {
-            let Some(victim) = shard.map.keys().next().copied() else {
-                break;
+        let token = entry.token.clone();
+        self.with_shard(token.as_bytes(), |hash, shard| {
+            shard.remove(hash);
+            let full = |s: &ShardState<V>| {
+                s.map.len() >= self.shard_capacity || s.bytes + cost > self.shard_bytes
             };
-            shard.remove(victim);
-        }
-        shard.bytes += cost;
-        shard.map.insert(hash, entry);
+            if full(shard) {
+                shard.map.retain(|_, e| e.expires > now);
+                shard.bytes = shard.map.values().map(Entry::cost).sum();
+            }
+            while full(shard) {
+                let Some(victim) = shard.map.keys().next().copied() else {
+                    break;
+                };
+                shard.remove(victim);
+                self.kind.evicted();
+            }
+            shard.bytes += cost;
+            shard.map.insert(hash, entry);
+        });
     }
 
     /// Drops one token (e.g. its signing key was retired).
     pub(crate) fn remove(&self, token: &[u8]) {
-        let (hash, shard) = self.locate(token);
-        let mut shard = shard.lock().unwrap_or_else(|e| e.into_inner());
-        if shard
-            .map
-            .get(&hash)
-            .is_some_and(|e| e.token.as_bytes() == token)
-        {
-            shard.remove(hash);
-        }
+        self.with_shard(token, |hash, shard| {
+            if shard
+                .map
+                .get(&hash)
+                .is_some_and(|e| e.token.as_bytes() == token)
+            {
+                shard.remove(hash);
+            }
+        });
     }
 
     #[cfg(test)]
@@ -204,6 +227,16 @@ impl<V: Clone> TokenCache<V> {
     }
 }
 
+/// What a dropped cache held leaves the size gauges.
+impl<V> Drop for TokenCache<V> {
+    fn drop(&mut self) {
+        for shard in self.shards.iter_mut() {
+            let shard = shard.get_mut().unwrap_or_else(|e| e.into_inner());
+            self.kind.resized(shard.size(), (0, 0));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -212,9 +245,9 @@ mod tests {
 
     #[test]
     fn expiry_and_bound() {
-        assert!(TokenCache::<u32>::new(0, 1 << 20).is_none());
-        assert!(TokenCache::<u32>::new(10, 0).is_none());
-        let cache = TokenCache::new(32, 1 << 20).unwrap();
+        assert!(TokenCache::<u32>::new(CacheKind::Jwt, 0, 1 << 20).is_none());
+        assert!(TokenCache::<u32>::new(CacheKind::Jwt, 10, 0).is_none());
+        let cache = TokenCache::new(CacheKind::Jwt, 32, 1 << 20).unwrap();
         let later = Instant::now() + Duration::from_secs(60);
         cache.insert("a".into(), 1, later);
         assert_eq!(cache.get(b"a"), Some(1));
@@ -231,7 +264,7 @@ mod tests {
 
     #[test]
     fn same_suffix_different_token_is_a_miss() {
-        let cache = TokenCache::new(32, 1 << 20).unwrap();
+        let cache = TokenCache::new(CacheKind::Jwt, 32, 1 << 20).unwrap();
         let later = Instant::now() + Duration::from_secs(60);
         let tail = "s".repeat(HASHED_SUFFIX);
         let (a, b) = (format!("AAAA{tail}"), format!("BBBB{tail}"));
@@ -249,7 +282,7 @@ mod tests {
     #[test]
     fn bounded_in_bytes() {
         let max = 1 << 20;
-        let cache = TokenCache::new(100_000, max).unwrap();
+        let cache = TokenCache::new(CacheKind::Jwt, 100_000, max).unwrap();
         let later = Instant::now() + Duration::from_secs(60);
         for i in 0..1_000 {
             // 16 KiB tokens: 1,000 of them would be ~32 MiB with claims.
@@ -272,7 +305,7 @@ mod tests {
             .sum();
         assert_eq!(counted, cache.bytes());
         // A token larger than a shard's share is simply not cached.
-        let small = TokenCache::new(10, 16 * 1024).unwrap();
+        let small = TokenCache::new(CacheKind::Jwt, 10, 16 * 1024).unwrap();
         small.insert("y".repeat(4096).into(), 1, later);
         assert_eq!(small.len(), 0);
     }

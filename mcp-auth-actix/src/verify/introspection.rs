@@ -27,8 +27,9 @@ use url::Url;
 use super::{AuthServer, TokenCache, deadline, now_secs, server::FLIGHT_SLACK};
 use crate::{
     config::{AuthServerConfig, AuthServerSource},
-    error::{AuthError, ConfigError},
+    error::{AuthError, ConfigError, Reason},
     http::{self, FormPost, HttpOptions},
+    metrics::{self, CacheKind, FetchKind, Stopwatch},
 };
 
 /// Distinct tokens whose introspection calls can be shared at once.
@@ -342,8 +343,16 @@ impl IntrospectionVerifier {
             let _ = endpoint.set(url);
         }
         Self(Arc::new(Shared {
-            cache: TokenCache::new(capacity, super::DEFAULT_CACHE_BYTES),
-            refused: TokenCache::new(negative_capacity, NEGATIVE_CACHE_BYTES),
+            cache: TokenCache::new(
+                CacheKind::Introspection,
+                capacity,
+                super::DEFAULT_CACHE_BYTES,
+            ),
+            refused: TokenCache::new(
+                CacheKind::Introspection,
+                negative_capacity,
+                NEGATIVE_CACHE_BYTES,
+            ),
             in_flight: Mutex::new(HashMap::new()),
             endpoint,
             ambiguity_logged: AtomicBool::new(false),
@@ -351,22 +360,22 @@ impl IntrospectionVerifier {
         }))
     }
 
+    /// A remembered answer for `token`: its active result, or its refusal.
+    pub(crate) fn cached(&self, token: &str) -> Option<Outcome> {
+        let (shared, token) = (&self.0, token.as_bytes());
+        if let Some(claims) = shared.cache.as_ref().and_then(|c| c.get(token)) {
+            return Some(Ok(claims));
+        }
+        shared.refused.as_ref().and_then(|c| c.get(token)).map(Err)
+    }
+
+    /// Asks the endpoint (see [`cached`](Self::cached) first).
     pub(crate) async fn introspect(
         &self,
         token: &str,
         servers: &[Arc<AuthServer>],
     ) -> Result<Arc<Map<String, Value>>, AuthError> {
         let shared = &self.0;
-        if let Some(hit) = shared.cache.as_ref().and_then(|c| c.get(token.as_bytes())) {
-            return Ok(hit);
-        }
-        if let Some(refusal) = shared
-            .refused
-            .as_ref()
-            .and_then(|c| c.get(token.as_bytes()))
-        {
-            return Err(refusal);
-        }
         let url = self.endpoint(servers).await?;
         let Some(mut pending) = self.join_or_start(token, url.clone()) else {
             // Too many distinct tokens in flight: this call is not shared.
@@ -375,10 +384,17 @@ impl IntrospectionVerifier {
         let wait = shared.config.http.timeout + FLIGHT_SLACK * 2;
         match actix_rt::time::timeout(wait, pending.wait_for(Option::is_some)).await {
             Ok(Ok(outcome)) => (*outcome).clone().unwrap_or_else(|| {
-                Err(AuthError::unavailable("token introspection gave no result"))
+                Err(AuthError::unavailable(
+                    Reason::Introspection,
+                    "token introspection gave no result",
+                ))
             }),
-            Ok(Err(_)) => Err(AuthError::unavailable("token introspection was abandoned")),
+            Ok(Err(_)) => Err(AuthError::unavailable(
+                Reason::Introspection,
+                "token introspection was abandoned",
+            )),
             Err(_) => Err(AuthError::unavailable(
+                Reason::Introspection,
                 "token introspection gave no result in time",
             )),
         }
@@ -463,6 +479,7 @@ impl Shared {
     /// One introspection call; its result is cached before it is shared.
     async fn call(&self, token: &Arc<str>, url: &Url) -> Outcome {
         let authorization = self.config.auth.header();
+        let started = Stopwatch::start();
         let response = http::post_form_json(
             url,
             FormPost {
@@ -471,11 +488,12 @@ impl Shared {
             },
             &self.config.http,
         )
-        .await
-        .map_err(|e| {
+        .await;
+        metrics::fetched(FetchKind::Introspection, started, response.as_ref().err());
+        let response = response.map_err(|e| {
             // The error names the endpoint, never the token.
             tracing::warn!(endpoint = %url, error = %e, "token introspection failed");
-            AuthError::unavailable(e)
+            AuthError::unavailable(Reason::Introspection, e)
         })?;
         let claims = match accept(response.body) {
             Ok(claims) => claims,
@@ -505,17 +523,21 @@ impl Shared {
 /// The claims of an active access token, or why the response refuses it.
 fn accept(claims: Map<String, Value>) -> Outcome {
     if claims.get("active") != Some(&Value::Bool(true)) {
-        return Err(AuthError::invalid_token("The access token is not active."));
+        return Err(AuthError::invalid_token(
+            Reason::Inactive,
+            "The access token is not active.",
+        ));
     }
     for (member, accepted) in ACCESS_TOKEN_KINDS {
         match claims.get(member) {
             None | Some(Value::Null) => {}
             Some(Value::String(v)) if accepted.iter().any(|a| a.eq_ignore_ascii_case(v)) => {}
             Some(other) => {
-                return Err(
-                    AuthError::invalid_token("The token is not an access token.")
-                        .with_cause(format!("introspection reports `{member}`: {other}")),
-                );
+                return Err(AuthError::invalid_token(
+                    Reason::TokenType,
+                    "The token is not an access token.",
+                )
+                .with_cause(format!("introspection reports `{member}`: {other}")));
             }
         }
     }

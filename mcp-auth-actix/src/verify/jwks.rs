@@ -27,9 +27,10 @@ use url::Url;
 
 use super::deadline;
 use crate::{
-    error::{AuthError, FetchError},
+    error::{AuthError, FetchError, Reason},
     flight::Flight,
     http::{self, HttpOptions},
+    metrics::{self, FetchKind, Stopwatch},
 };
 
 /// When and how often the JWKS is refetched.
@@ -124,6 +125,8 @@ struct RefreshState {
 const FAILED_FETCH_BACKOFF: Duration = Duration::from_secs(2);
 
 pub(crate) struct KeyStore {
+    /// The issuer publishing these keys (for logs and metrics).
+    issuer: String,
     url: Url,
     http: HttpOptions,
     policy: KeyRefreshPolicy,
@@ -143,8 +146,14 @@ pub(crate) enum Lookup {
 const MAX_NEGATIVE: usize = 1024;
 
 impl KeyStore {
-    pub(crate) fn new(url: Url, http: HttpOptions, policy: KeyRefreshPolicy) -> Arc<Self> {
+    pub(crate) fn new(
+        issuer: &str,
+        url: Url,
+        http: HttpOptions,
+        policy: KeyRefreshPolicy,
+    ) -> Arc<Self> {
         Arc::new(Self {
+            issuer: issuer.to_owned(),
             flight: Flight::new(http.timeout + super::server::FLIGHT_SLACK),
             url,
             http,
@@ -242,7 +251,7 @@ impl KeyStore {
             .last_error
             .as_ref()
             .map_or_else(|| "JWKS fetch timed out".to_owned(), ToString::to_string);
-        AuthError::unavailable(cause)
+        AuthError::unavailable(Reason::Jwks, cause)
     }
 
     /// Whether a recent fetch failed and the back-off has not elapsed.
@@ -281,12 +290,14 @@ impl KeyStore {
     }
 
     async fn fetch(&self) {
+        let started = Stopwatch::start();
         let result = http::get_json(&self.url, &self.http).await;
         let outcome = result.and_then(|res| {
             let old = self.current.load_full();
             let set = parse_key_set(&self.url, res.body.get("keys"), &old)?;
             Ok((set, res.max_age))
         });
+        metrics::fetched(FetchKind::Jwks, started, outcome.as_ref().err());
         match outcome {
             Ok((mut set, max_age)) => {
                 // `build` checked min <= max; max() then min() cannot panic anyway.
@@ -297,10 +308,17 @@ impl KeyStore {
                 set.fresh_until = Some(deadline(ttl));
                 let old = self.current.swap(Arc::new(set));
                 let new = self.current.load();
-                for key in old.all_keys() {
-                    if !new.all_keys().any(|k| Arc::ptr_eq(k, key)) {
-                        key.retired.store(true, Ordering::Release);
-                    }
+                let kept =
+                    |key: &Arc<Key>, set: &KeySet| set.all_keys().any(|k| Arc::ptr_eq(k, key));
+                let mut changed = new.all_keys().any(|key| !kept(key, &old));
+                for key in old.all_keys().filter(|key| !kept(key, &new)) {
+                    key.retired.store(true, Ordering::Release);
+                    changed = true;
+                }
+                // The first fetch fills an empty set: not a rotation.
+                if changed && old.fresh_until.is_some() {
+                    tracing::info!(issuer = %self.issuer, jwks_uri = %self.url, "the issuer's key set changed");
+                    metrics::keys_rotated(&self.issuer);
                 }
                 let mut state = self.lock();
                 state.last_error = None;

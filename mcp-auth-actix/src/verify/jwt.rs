@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::{AuthServer, ClaimPolicy, JwtOptions, Key, jwks::Lookup};
-use crate::error::AuthError;
+use crate::error::{AuthError, Reason};
 
 /// The JOSE header members we act on. `jku`, `jwk`, `x5u` and `x5c` are
 /// deliberately ignored: keys only ever come from the issuer's `jwks_uri`.
@@ -36,7 +36,10 @@ pub(crate) struct JwtVerifier {
 }
 
 fn malformed() -> AuthError {
-    AuthError::invalid_token("The access token is not a well-formed JWT.")
+    AuthError::invalid_token(
+        Reason::Malformed,
+        "The access token is not a well-formed JWT.",
+    )
 }
 
 fn decode_json<T: for<'de> Deserialize<'de>>(segment: &str) -> Result<T, AuthError> {
@@ -69,7 +72,10 @@ impl JwtVerifier {
         now: u64,
     ) -> Result<VerifiedJwt, AuthError> {
         if token.len() > self.options.max_token_bytes {
-            return Err(AuthError::invalid_token("The access token is too large."));
+            return Err(AuthError::invalid_token(
+                Reason::TooLarge,
+                "The access token is too large.",
+            ));
         }
         let mut parts = token.split('.');
         let (Some(header_b64), Some(payload_b64), Some(signature), None) =
@@ -81,10 +87,14 @@ impl JwtVerifier {
         let alg = asymmetric(&header.alg)
             .filter(|a| self.options.algorithms.contains(a))
             .ok_or_else(|| {
-                AuthError::invalid_token("The access token's signing algorithm is not allowed.")
+                AuthError::invalid_token(
+                    Reason::Algorithm,
+                    "The access token's signing algorithm is not allowed.",
+                )
             })?;
         if header.crit.is_some() {
             return Err(AuthError::invalid_token(
+                Reason::Critical,
                 "The access token uses critical header extensions this server does not understand.",
             ));
         }
@@ -95,11 +105,15 @@ impl JwtVerifier {
         let server = match claims.get("iss") {
             Some(Value::String(iss)) => {
                 servers.iter().find(|s| s.issuer() == iss).ok_or_else(|| {
-                    AuthError::invalid_token("The token was issued by an untrusted issuer.")
+                    AuthError::invalid_token(
+                        Reason::Issuer,
+                        "The token was issued by an untrusted issuer.",
+                    )
                 })?
             }
             _ => {
                 return Err(AuthError::invalid_token(
+                    Reason::Issuer,
                     "The token has no valid `iss` claim.",
                 ));
             }
@@ -115,6 +129,7 @@ impl JwtVerifier {
             Lookup::Keys(keys) => keys,
             Lookup::NoKey => {
                 return Err(AuthError::invalid_token(
+                    Reason::UnknownKey,
                     "No published key of the issuer matches the access token (`kid`/`alg`).",
                 ));
             }
@@ -126,7 +141,12 @@ impl JwtVerifier {
                 jsonwebtoken::crypto::verify(signature, message.as_bytes(), &key.decoding, alg)
                     .unwrap_or(false)
             })
-            .ok_or_else(|| AuthError::invalid_token("The access token's signature is invalid."))?;
+            .ok_or_else(|| {
+                AuthError::invalid_token(
+                    Reason::Signature,
+                    "The access token's signature is invalid.",
+                )
+            })?;
         policy.check(&claims, now)?;
         Ok(VerifiedJwt { claims, key })
     }
@@ -141,6 +161,7 @@ impl JwtVerifier {
             Ok(())
         } else {
             Err(AuthError::invalid_token(
+                Reason::TokenType,
                 "The token is not a JWT access token (`typ` must be `at+jwt`).",
             ))
         }

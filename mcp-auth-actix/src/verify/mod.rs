@@ -29,7 +29,7 @@ pub(crate) use jwks::parse_jwks;
 pub(crate) use jwt::JwtVerifier;
 pub(crate) use server::AuthServer;
 
-use crate::error::AuthError;
+use crate::error::{AuthError, Reason};
 
 /// The claims of a verified token as a JSON object (JWT payload or
 /// introspection response).
@@ -202,21 +202,36 @@ impl ClaimPolicy {
             Some(Value::String(iss)) if self.issuers.iter().any(|t| t == iss) => {}
             Some(Value::String(_)) => {
                 return Err(AuthError::invalid_token(
+                    Reason::Issuer,
                     "The token was issued by an untrusted issuer.",
                 ));
             }
-            Some(_) => return Err(AuthError::invalid_token("The `iss` claim is malformed.")),
+            Some(_) => {
+                return Err(AuthError::invalid_token(
+                    Reason::Issuer,
+                    "The `iss` claim is malformed.",
+                ));
+            }
             None if self.require_iss_exp => {
-                return Err(AuthError::invalid_token("The token has no `iss` claim."));
+                return Err(AuthError::invalid_token(
+                    Reason::Issuer,
+                    "The token has no `iss` claim.",
+                ));
             }
             None => {}
         }
         match numeric_claim(claims, "exp")? {
             Some(exp) if exp + self.leeway as f64 <= now as f64 => {
-                return Err(AuthError::invalid_token("The access token has expired."));
+                return Err(AuthError::invalid_token(
+                    Reason::Expired,
+                    "The access token has expired.",
+                ));
             }
             None if self.require_iss_exp => {
-                return Err(AuthError::invalid_token("The token has no `exp` claim."));
+                return Err(AuthError::invalid_token(
+                    Reason::Claims,
+                    "The token has no `exp` claim.",
+                ));
             }
             _ => {}
         }
@@ -224,6 +239,7 @@ impl ClaimPolicy {
             && nbf > now.saturating_add(self.leeway) as f64
         {
             return Err(AuthError::invalid_token(
+                Reason::NotYetValid,
                 "The access token is not valid yet (`nbf`).",
             ));
         }
@@ -231,6 +247,7 @@ impl ClaimPolicy {
             && iat > now.saturating_add(self.leeway) as f64
         {
             return Err(AuthError::invalid_token(
+                Reason::NotYetValid,
                 "The access token was issued in the future (`iat`).",
             ));
         }
@@ -243,6 +260,7 @@ impl ClaimPolicy {
         };
         if !aud_ok {
             return Err(AuthError::invalid_token(
+                Reason::Audience,
                 "The access token was not issued for this resource (`aud`).",
             ));
         }
@@ -252,13 +270,15 @@ impl ClaimPolicy {
                     .get(claim)
                     .is_none_or(|v| v.as_str().is_none_or(str::is_empty))
                 {
-                    return Err(AuthError::invalid_token(format!(
-                        "The access token has no `{claim}` claim (RFC 9068 profile)."
-                    )));
+                    return Err(AuthError::invalid_token(
+                        Reason::Claims,
+                        format!("The access token has no `{claim}` claim (RFC 9068 profile)."),
+                    ));
                 }
             }
             if !claims.contains_key("iat") {
                 return Err(AuthError::invalid_token(
+                    Reason::Claims,
                     "The access token has no `iat` claim (RFC 9068 profile).",
                 ));
             }
@@ -298,11 +318,15 @@ fn numeric_claim(claims: &Map<String, Value>, name: &str) -> Result<Option<f64>,
             .filter(|v| (0.0..=MAX_NUMERIC_DATE).contains(v))
             .map(Some)
             .ok_or_else(|| {
-                AuthError::invalid_token(format!("The `{name}` claim is out of range."))
+                AuthError::invalid_token(
+                    Reason::Claims,
+                    format!("The `{name}` claim is out of range."),
+                )
             }),
-        Some(_) => Err(AuthError::invalid_token(format!(
-            "The `{name}` claim is not a number."
-        ))),
+        Some(_) => Err(AuthError::invalid_token(
+            Reason::Claims,
+            format!("The `{name}` claim is not a number."),
+        )),
     }
 }
 

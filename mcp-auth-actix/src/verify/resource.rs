@@ -11,8 +11,9 @@ use super::{
 };
 use crate::{
     AuthInfo,
-    error::{AuthError, ResourceContext},
+    error::{AuthError, Reason, ResourceContext},
     extract::{check_token68, malformed},
+    metrics::{Cache, CacheKind, ResourceMetrics, Stopwatch},
 };
 
 pub(crate) enum Method {
@@ -22,6 +23,17 @@ pub(crate) enum Method {
     },
     Introspection(IntrospectionVerifier),
     Custom(Arc<dyn TokenVerifier>),
+}
+
+impl Method {
+    /// The token cache that answers this method's checks, if any.
+    pub(crate) fn cache_kind(&self) -> Option<CacheKind> {
+        match self {
+            Self::Jwt { cache: Some(_), .. } => Some(CacheKind::Jwt),
+            Self::Introspection(_) => Some(CacheKind::Introspection),
+            Self::Jwt { cache: None, .. } | Self::Custom(_) => None,
+        }
+    }
 }
 
 /// A verified JWT remembered with the key that signed it, so retiring the
@@ -43,6 +55,7 @@ pub(crate) struct ProtectedResource {
     pub(crate) servers: Vec<Arc<AuthServer>>,
     pub(crate) policy: ClaimPolicy,
     pub(crate) method: Method,
+    pub(crate) metrics: ResourceMetrics,
 }
 
 impl ProtectedResource {
@@ -50,9 +63,11 @@ impl ProtectedResource {
     /// caller's business). A cache hit compares bytes only; the UTF-8 and
     /// token68 syntax checks run on a miss.
     pub(crate) async fn verify(&self, raw: &[u8]) -> Result<AuthInfo, AuthError> {
-        self.verify_inner(raw)
-            .await
-            .map_err(|e| e.in_context(&self.challenge))
+        let started = Stopwatch::start();
+        let mut cache = Cache::Miss;
+        let result = self.verify_inner(raw, &mut cache).await;
+        self.metrics.verified(started, cache);
+        result.map_err(|e| e.in_context(&self.challenge))
     }
 
     /// The verified-token cache hit for `raw`, if any (JWT only).
@@ -71,8 +86,10 @@ impl ProtectedResource {
         None
     }
 
-    async fn verify_inner(&self, raw: &[u8]) -> Result<AuthInfo, AuthError> {
+    /// Sets `cache` to `Hit` when a cache answered.
+    async fn verify_inner(&self, raw: &[u8], cache: &mut Cache) -> Result<AuthInfo, AuthError> {
         if let Some(auth) = self.cached(raw) {
+            *cache = Cache::Hit;
             return Ok(auth);
         }
         let text = std::str::from_utf8(raw).map_err(|_| malformed())?;
@@ -101,7 +118,13 @@ impl ProtectedResource {
                 Ok(auth)
             }
             Method::Introspection(introspection) => {
-                let claims = introspection.introspect(&token, &self.servers).await?;
+                let claims = match introspection.cached(&token) {
+                    Some(remembered) => {
+                        *cache = Cache::Hit;
+                        remembered?
+                    }
+                    None => introspection.introspect(&token, &self.servers).await?,
+                };
                 self.policy.check(&claims, now)?;
                 Ok(AuthInfo::from_claims(
                     token,
@@ -113,9 +136,12 @@ impl ProtectedResource {
             Method::Custom(verifier) => {
                 let claims = verifier.verify(&token).await.map_err(|e| match e {
                     VerifyError::Invalid(cause) => {
-                        AuthError::invalid_token("The access token is invalid.").with_cause(cause)
+                        AuthError::invalid_token(Reason::Rejected, "The access token is invalid.")
+                            .with_cause(cause)
                     }
-                    VerifyError::Unavailable(cause) => AuthError::unavailable(cause),
+                    VerifyError::Unavailable(cause) => {
+                        AuthError::unavailable(Reason::Verifier, cause)
+                    }
                 })?;
                 self.policy.check(&claims, now)?;
                 Ok(AuthInfo::from_claims(

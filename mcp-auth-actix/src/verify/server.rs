@@ -15,7 +15,7 @@ use crate::{
         AuthServerConfig, AuthServerSource, AuthServerType, AuthorizationServerMetadata,
         FetchOptions, discover_server_config, fetch_server_config, validate_server_config,
     },
-    error::{AuthError, FetchError},
+    error::{AuthError, FetchError, Reason},
     flight::Flight,
 };
 
@@ -76,6 +76,7 @@ impl AuthServer {
     fn resolve(&self, metadata: Arc<AuthorizationServerMetadata>) -> Result<Resolved, FetchError> {
         let keys = match &metadata.jwks_uri {
             Some(uri) => Some(KeyStore::new(
+                &self.issuer,
                 self.fetch.http.check_url(uri)?,
                 self.fetch.http.clone(),
                 self.key_refresh.clone(),
@@ -99,7 +100,7 @@ impl AuthServer {
             return Ok(resolved);
         }
         if let Some(err) = self.recent_failure() {
-            return Err(AuthError::unavailable(err));
+            return Err(AuthError::unavailable(Reason::Discovery, err));
         }
         let this = self.clone();
         // Up to three well-known URLs may be probed.
@@ -114,6 +115,7 @@ impl AuthServer {
             .await;
         self.resolved.load_full().ok_or_else(|| {
             AuthError::unavailable(
+                Reason::Discovery,
                 self.recent_failure()
                     .map_or_else(|| "discovery timed out".to_owned(), |e| e.to_string()),
             )
