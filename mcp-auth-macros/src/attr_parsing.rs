@@ -24,6 +24,7 @@ pub(crate) const KEYS: &[&str] = &[
     "tool_scopes",
     "prompt_scopes",
     "resource_scopes",
+    "crate",
 ];
 
 /// The keys whose value is a brace map `{ "name" = ["scope", ...], ... }`.
@@ -59,6 +60,8 @@ pub(crate) struct Args {
     pub(crate) tool_scopes: Option<ScopeMap>,
     pub(crate) prompt_scopes: Option<ScopeMap>,
     pub(crate) resource_scopes: Option<ScopeMap>,
+    /// `crate = "path"`: where mcp-auth-actix is, when renamed or re-exported.
+    pub(crate) krate: Option<syn::Path>,
     /// Keys that were written, even if their value was rejected (so that a
     /// bad value is not also reported as a missing or duplicate key).
     seen: Vec<String>,
@@ -163,6 +166,17 @@ fn parse_one(args: &mut Args, meta: &ParseNestedMeta<'_>, errors: &mut Errors) -
         "resource_documentation" => set_str(&mut args.resource_documentation, &key, &value, errors),
         "resource_policy_uri" => set_str(&mut args.resource_policy_uri, &key, &value, errors),
         "resource_tos_uri" => set_str(&mut args.resource_tos_uri, &key, &value, errors),
+        "crate" => {
+            args.krate = errors.push_result(expect_str(&key, &value).and_then(|lit| {
+                lit.parse::<syn::Path>().map_err(|_| {
+                    syn::Error::new(
+                        lit.span(),
+                        "`crate` must be the path of mcp-auth-actix as a string, e.g. \
+                         `crate = \"::my_reexport::mcp_auth\"`",
+                    )
+                })
+            }));
+        }
         map_key => errors.push(syn::Error::new_spanned(
             &value,
             format!(

@@ -51,6 +51,8 @@ struct Declaration {
     resource_policy_uri: Option<LitStr>,
     resource_tos_uri: Option<LitStr>,
     operations: Vec<Operation>,
+    /// The runtime crate: `::mcp_auth`, or the `crate = "path"` argument.
+    krate: TokenStream,
 }
 
 /// Scopes one MCP operation needs (`tool_scopes`, `prompt_scopes`,
@@ -114,6 +116,7 @@ fn parse_attr(attr: TokenStream) -> syn::Result<Option<Declaration>> {
         tool_scopes,
         prompt_scopes,
         resource_scopes,
+        krate,
         ..
     } = args;
 
@@ -225,6 +228,7 @@ fn parse_attr(attr: TokenStream) -> syn::Result<Option<Declaration>> {
         resource_policy_uri,
         resource_tos_uri,
         operations,
+        krate: krate.map_or_else(|| quote!(::mcp_auth), |path| quote!(#path)),
     }))
 }
 
@@ -368,7 +372,10 @@ fn emit(decl: &Declaration, func: ItemFn) -> TokenStream {
     let name = sig.ident.unraw();
     let marker = format_ident!("__mcp_auth_resource_{}", name);
     let declaration = format_ident!("__MCP_AUTH_DECLARATION_{}", name);
-    let private = quote!(::mcp_auth::__private);
+    let private = {
+        let krate = &decl.krate;
+        quote!(#krate::__private)
+    };
 
     // --- declaration -------------------------------------------------------
     let Declaration {
@@ -380,6 +387,7 @@ fn emit(decl: &Declaration, func: ItemFn) -> TokenStream {
         resource_policy_uri,
         resource_tos_uri,
         operations,
+        krate: _,
     } = decl;
     let opt = |lit: &Option<LitStr>| match lit {
         Some(lit) => quote!(::core::option::Option::Some(#lit)),

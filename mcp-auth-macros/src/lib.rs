@@ -33,7 +33,7 @@
 //!
 //! | key | required | meaning |
 //! |-----|----------|---------|
-//! | `resource` | yes | Resource identifier: absolute `https` URL (`http` only for `localhost`, `127.0.0.1`, `[::1]`), no userinfo, query or fragment (RFC 8707 §2). |
+//! | `resource` | yes | Resource identifier: absolute `https` URL (`http` only for loopback hosts: `localhost`, `127.0.0.0/8`, `[::1]`), no userinfo, query or fragment (RFC 8707 §2). |
 //! | `scopes` | no | Scopes advertised in `scopes_supported`. RFC 6749 scope tokens, no duplicates, not `offline_access`. |
 //! | `required_scopes` | no | Scopes every token must carry. **Defaults to all of `scopes`** (fail closed); write `required_scopes = []` to require none. Each must appear in `scopes` when `scopes` is given. |
 //! | `tool_scopes` | no | `{ "tool" = ["scope", ...], ... }`: extra scopes a JSON-RPC `tools/call` of that tool needs. |
@@ -41,6 +41,11 @@
 //! | `resource_scopes` | no | The same for `resources/read` (and `resources/subscribe`/`unsubscribe`), by URI. A key is an absolute URI or an RFC 6570 template: `{name}` matches one path segment, `{+name}` any text (name: `[A-Za-z0-9_]+`). |
 //! | `resource_name` | no | RFC 9728 `resource_name` (non-empty). |
 //! | `resource_documentation`, `resource_policy_uri`, `resource_tos_uri` | no | RFC 9728 metadata: absolute `http(s)` URLs. |
+//! | `crate` | no | The path of mcp-auth-actix's library as a string, when it is renamed in `Cargo.toml` or re-exported by another crate: `crate = "::my_sdk::mcp_auth"`. Default `::mcp_auth`. |
+//!
+//! The rules are those of `McpAuthBuilder::build()` (one shared crate,
+//! `mcp-auth-rules`), so a declaration the macro accepts is never refused
+//! at start-up for its shape.
 //!
 //! Every value must be a literal so that it can be checked at compile time;
 //! mistakes are reported as compile errors pointing at the offending token.
