@@ -318,10 +318,11 @@ async fn concurrent_requests_with_one_token_share_one_call() {
 
     // Different tokens are not merged.
     let (a, b) = (issuer.token(RESOURCE, &[]), issuer.token(RESOURCE, &[]));
-    let (ra, rb) = futures_util::join!(
+    let (ra, rb) = futures_util::future::join(
         send_concurrently(&app, &a, 10),
-        send_concurrently(&app, &b, 10)
-    );
+        send_concurrently(&app, &b, 10),
+    )
+    .await;
     ra.iter().chain(&rb).for_each(|r| assert_ok(r, "a or b"));
     assert_eq!(calls(&issuer), 6);
 }
