@@ -3,6 +3,8 @@
 //! request that should be refused never reaches the handler. Every test
 //! counts handler runs, not only statuses.
 
+mod common;
+
 use std::sync::{
     Arc,
     atomic::{AtomicUsize, Ordering},
@@ -10,12 +12,11 @@ use std::sync::{
 
 use actix_web::{
     App, HttpResponse,
-    body::MessageBody,
-    dev::{Service, ServiceResponse},
     http::{Method, header},
     test::{self, TestRequest},
     web,
 };
+use common::{WithBearer, call, post_json, rpc, send};
 use mcp_auth::{
     AuthInfo, BearerAuth, ConfigError, MaybeAuthInfo, McpAuth, OperationScopes, ResourceConfig,
     testing::TestIssuer,
@@ -109,59 +110,6 @@ impl Setup {
     }
 }
 
-struct Resp {
-    status: u16,
-    headers: header::HeaderMap,
-    body: Vec<u8>,
-}
-
-impl Resp {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
-    }
-
-    fn www(&self) -> &str {
-        self.headers
-            .get(header::WWW_AUTHENTICATE)
-            .map_or("", |v| v.to_str().unwrap())
-    }
-
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).map(|v| v.to_str().unwrap())
-    }
-}
-
-async fn send<S, B>(app: &S, req: TestRequest) -> Resp
-where
-    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
-    let res = test::call_service(app, req.to_request()).await;
-    Resp {
-        status: res.status().as_u16(),
-        headers: res.headers().clone(),
-        body: test::read_body(res).await.to_vec(),
-    }
-}
-
-fn post(path: &str, token: Option<&str>) -> TestRequest {
-    let req = TestRequest::post()
-        .uri(path)
-        .insert_header((header::CONTENT_TYPE, "application/json"));
-    match token {
-        Some(t) => req.insert_header((header::AUTHORIZATION, format!("Bearer {t}"))),
-        None => req,
-    }
-}
-
-fn rpc(method: &str, params: Value) -> Value {
-    json!({ "jsonrpc": "2.0", "id": 7, "method": method, "params": params })
-}
-
-fn call(tool: &str) -> Value {
-    rpc("tools/call", json!({ "name": tool, "arguments": {} }))
-}
-
 // ---- 1. The most specific guard applies; outer guards still apply ---------
 
 #[actix_web::test]
@@ -195,42 +143,46 @@ async fn a_route_guard_is_never_skipped_under_an_outer_middleware() {
 
     // Token for A, no scopes: the outer guard (A) passes, the route's doesn't.
     for path in ["/other", "/stricter", "/maybe", "/inner-wrap"] {
-        let r = send(&app, post(path, Some(&a_plain))).await;
+        let r = send(&app, post_json(path).bearer(&a_plain)).await;
         assert!(matches!(r.status, 401 | 403), "{path}: {}", r.status);
-        assert!(!r.www().is_empty(), "{path}: no challenge");
+        assert!(!r.challenge().is_empty(), "{path}: no challenge");
     }
     // A token for A with `admin` is still not a token for B.
     for path in ["/other", "/maybe", "/inner-wrap"] {
-        let r = send(&app, post(path, Some(&a_admin))).await;
+        let r = send(&app, post_json(path).bearer(&a_admin)).await;
         assert_eq!(r.status, 401, "{path}");
         assert!(
-            r.www().contains("error=\"invalid_token\""),
+            r.challenge().contains("error=\"invalid_token\""),
             "{path}: {}",
-            r.www()
+            r.challenge()
         );
         assert!(
-            r.www().contains("oauth-protected-resource/b"),
+            r.challenge().contains("oauth-protected-resource/b"),
             "{path}: {}",
-            r.www()
+            r.challenge()
         );
     }
     // A token for B does not pass the outer guard for A.
     for path in ["/other", "/maybe", "/inner-wrap"] {
         assert_eq!(
-            send(&app, post(path, Some(&b_admin))).await.status,
+            send(&app, post_json(path).bearer(&b_admin)).await.status,
             401,
             "{path}"
         );
     }
-    let r = send(&app, post("/stricter", Some(&a_plain))).await;
+    let r = send(&app, post_json("/stricter").bearer(&a_plain)).await;
     assert_eq!(r.status, 403);
-    assert!(r.www().contains("scope=\"admin\""), "{}", r.www());
+    assert!(
+        r.challenge().contains("scope=\"admin\""),
+        "{}",
+        r.challenge()
+    );
     assert_eq!(hits.count(), 0, "a refused request reached a handler");
 
     // What must pass, passes, with the caller verified for the route's resource.
-    let r = send(&app, post("/stricter", Some(&a_admin))).await;
+    let r = send(&app, post_json("/stricter").bearer(&a_admin)).await;
     assert_eq!((r.status, r.json()["resource"].as_str()), (200, Some(A)));
-    let r = send(&app, post("/outer-only", Some(&a_plain))).await;
+    let r = send(&app, post_json("/outer-only").bearer(&a_plain)).await;
     assert_eq!((r.status, r.json()["resource"].as_str()), (200, Some(A)));
     assert_eq!(hits.count(), 2);
 }
@@ -248,7 +200,7 @@ async fn nested_middlewares_for_two_resources_need_a_token_for_both() {
     )
     .await;
     for token in [s.token(A, &["admin"]), s.token(B, &["admin"])] {
-        assert_eq!(send(&app, post("/x", Some(&token))).await.status, 401);
+        assert_eq!(send(&app, post_json("/x").bearer(&token)).await.status, 401);
     }
     assert_eq!(hits.count(), 0);
 }
@@ -281,7 +233,8 @@ async fn operation_scopes_refuse_what_they_cannot_read() {
     ] {
         let r = send(
             &app,
-            post("/mcp", Some(&read))
+            post_json("/mcp")
+                .bearer(&read)
                 .insert_header((header::CONTENT_ENCODING, encoding))
                 .set_payload(write_json.clone()),
         )
@@ -323,7 +276,7 @@ async fn operation_scopes_refuse_what_they_cannot_read() {
         ),
     ];
     for (body, code) in bodies {
-        let r = send(&app, post("/mcp", Some(&read)).set_payload(*body)).await;
+        let r = send(&app, post_json("/mcp").bearer(&read).set_payload(*body)).await;
         assert_eq!(r.status, 400, "{body}");
         assert_eq!(r.json()["error"]["code"], *code, "{body}");
     }
@@ -337,13 +290,17 @@ async fn operation_scopes_refuse_what_they_cannot_read() {
     ] {
         let r = send(
             &app,
-            post("/mcp", Some(&read))
+            post_json("/mcp")
+                .bearer(&read)
                 .method(method.clone())
                 .set_payload(write_json.clone()),
         )
         .await;
         assert_eq!(r.status, 403, "{method}");
-        assert!(r.www().contains("error=\"insufficient_scope\""), "{method}");
+        assert!(
+            r.challenge().contains("error=\"insufficient_scope\""),
+            "{method}"
+        );
     }
     // Larger than the app's `PayloadConfig` allows (256 KiB by default).
     let big = format!(
@@ -351,7 +308,7 @@ async fn operation_scopes_refuse_what_they_cannot_read() {
         "x".repeat(300 * 1024)
     );
     assert_eq!(
-        send(&app, post("/mcp", Some(&read)).set_payload(big))
+        send(&app, post_json("/mcp").bearer(&read).set_payload(big))
             .await
             .status,
         413
@@ -362,7 +319,7 @@ async fn operation_scopes_refuse_what_they_cannot_read() {
         format!("{}{}", call("whoami"), call("add_note")),
     ] {
         assert_eq!(
-            send(&app, post("/mcp", Some(&read)).set_payload(body))
+            send(&app, post_json("/mcp").bearer(&read).set_payload(body))
                 .await
                 .status,
             400
@@ -374,7 +331,8 @@ async fn operation_scopes_refuse_what_they_cannot_read() {
     let whoami = serde_json::to_vec(&call("whoami")).unwrap();
     let r = send(
         &app,
-        post("/mcp", Some(&read))
+        post_json("/mcp")
+            .bearer(&read)
             .insert_header((header::CONTENT_ENCODING, "identity"))
             .set_payload(whoami.clone()),
     )
@@ -382,7 +340,7 @@ async fn operation_scopes_refuse_what_they_cannot_read() {
     assert_eq!((r.status, r.body), (200, whoami));
     // No body: no operation, only the route's scopes.
     assert_eq!(
-        send(&app, post("/mcp", Some(&read)).method(Method::GET))
+        send(&app, post_json("/mcp").bearer(&read).method(Method::GET))
             .await
             .status,
         200
@@ -453,18 +411,12 @@ async fn every_operation_kind_and_batch_position_is_checked() {
     ];
     let mut allowed = 0;
     for (body, token, status, scope) in cases {
-        let r = send(&app, post("/mcp", Some(token)).set_json(&body)).await;
+        let r = send(&app, post_json("/mcp").bearer(token).set_json(&body)).await;
         assert_eq!(r.status, status, "{body}");
         if status == 403 {
-            assert!(r.www().contains("error=\"insufficient_scope\""), "{body}");
-            let listed = r
-                .www()
-                .split("scope=\"")
-                .nth(1)
-                .unwrap()
-                .split('"')
-                .next()
-                .unwrap();
+            let param = |name| r.challenge_param(name).unwrap_or_default();
+            assert_eq!(param("error"), "insufficient_scope", "{body}");
+            let listed = param("scope");
             for s in scope.split(' ') {
                 assert!(
                     listed.split(' ').any(|l| l == s),
@@ -477,9 +429,13 @@ async fn every_operation_kind_and_batch_position_is_checked() {
         assert_eq!(hits.count(), allowed, "{body}");
     }
     // Anonymous callers get 401 with the scopes of the route.
-    let r = send(&app, post("/mcp", None).set_json(call("whoami"))).await;
+    let r = send(&app, post_json("/mcp").set_json(call("whoami"))).await;
     assert_eq!(r.status, 401);
-    assert!(r.www().starts_with("Bearer scope=\"read\""), "{}", r.www());
+    assert!(
+        r.challenge().starts_with("Bearer scope=\"read\""),
+        "{}",
+        r.challenge()
+    );
 }
 
 #[actix_web::test]
@@ -495,7 +451,8 @@ async fn mcp_method_headers_are_authorized_then_cross_checked() {
     let read = s.token(A, &["read"]);
     let write = s.token(A, &["read", "write"]);
     let with = |token: &str, method: &str, name: Option<&str>, body: &Value| {
-        let req = post("/mcp", Some(token))
+        let req = post_json("/mcp")
+            .bearer(token)
             .insert_header(("Mcp-Method", method))
             .set_json(body);
         match name {
@@ -508,7 +465,8 @@ async fn mcp_method_headers_are_authorized_then_cross_checked() {
     // body is not even JSON.
     let r = send(
         &app,
-        post("/mcp", Some(&read))
+        post_json("/mcp")
+            .bearer(&read)
             .insert_header(("Mcp-Method", "tools/call"))
             .insert_header(("Mcp-Name", "add_note"))
             .set_payload("not json"),
@@ -536,7 +494,8 @@ async fn mcp_method_headers_are_authorized_then_cross_checked() {
     }
     let r = send(
         &app,
-        post("/mcp", Some(&write))
+        post_json("/mcp")
+            .bearer(&write)
             .insert_header(("Mcp-Name", "whoami"))
             .set_json(call("whoami")),
     )
@@ -569,22 +528,30 @@ async fn operation_scopes_work_as_extractor_configuration_too() {
     .await;
     let read = s.token(A, &["read"]);
     let write = s.token(A, &["read", "write"]);
-    let r = send(&app, post("/mcp", Some(&read)).set_json(call("add_note"))).await;
+    let r = send(
+        &app,
+        post_json("/mcp").bearer(&read).set_json(call("add_note")),
+    )
+    .await;
     assert_eq!(r.status, 403);
-    let r = send(&app, post("/mcp", Some(&read)).set_payload("nope")).await;
+    let r = send(&app, post_json("/mcp").bearer(&read).set_payload("nope")).await;
     assert_eq!(r.status, 400);
     // Optional authentication: anonymous callers pass only where the
     // operation needs no scope.
-    let r = send(&app, post("/maybe", None).set_json(call("add_note"))).await;
+    let r = send(&app, post_json("/maybe").set_json(call("add_note"))).await;
     assert_eq!(r.status, 401);
     assert!(
-        r.www().starts_with("Bearer scope=\"read write\""),
+        r.challenge().starts_with("Bearer scope=\"read write\""),
         "{}",
-        r.www()
+        r.challenge()
     );
     // `AuthInfo` after the body extractor: the guard cannot see the body, so
     // it refuses (500, a wiring mistake) instead of passing.
-    let r = send(&app, post("/late", Some(&write)).set_json(call("whoami"))).await;
+    let r = send(
+        &app,
+        post_json("/late").bearer(&write).set_json(call("whoami")),
+    )
+    .await;
     assert_eq!(r.status, 500);
     if cfg!(debug_assertions) {
         assert!(
@@ -597,10 +564,14 @@ async fn operation_scopes_work_as_extractor_configuration_too() {
     assert_eq!(hits.count(), 0);
 
     let body = serde_json::to_vec(&call("add_note")).unwrap();
-    let r = send(&app, post("/mcp", Some(&write)).set_payload(body.clone())).await;
+    let r = send(
+        &app,
+        post_json("/mcp").bearer(&write).set_payload(body.clone()),
+    )
+    .await;
     assert_eq!(r.status, 200);
     assert_eq!(r.json()["body"], String::from_utf8(body).unwrap());
-    let r = send(&app, post("/maybe", None).set_json(call("whoami"))).await;
+    let r = send(&app, post_json("/maybe").set_json(call("whoami"))).await;
     assert_eq!(
         (r.status, r.json()["anonymous"].as_bool()),
         (200, Some(true))
@@ -667,7 +638,7 @@ async fn preflights_are_answered_by_the_guard() {
     // Browsers can read a refusal and, from a protected handler, a success.
     let r = send(
         &app,
-        post("/wrapped", None).insert_header((header::ORIGIN, "https://inspector.example")),
+        post_json("/wrapped").insert_header((header::ORIGIN, "https://inspector.example")),
     )
     .await;
     assert_eq!(r.header("access-control-allow-origin"), Some("*"));
@@ -677,7 +648,8 @@ async fn preflights_are_answered_by_the_guard() {
     );
     let r = send(
         &app,
-        post("/wrapped", Some(&s.token(A, &[])))
+        post_json("/wrapped")
+            .bearer(&s.token(A, &[]))
             .insert_header((header::ORIGIN, "https://inspector.example")),
     )
     .await;
@@ -696,7 +668,10 @@ async fn preflights_are_answered_by_the_guard() {
 async fn bad_guard_configuration_fails_when_built() {
     let s = Setup::new().await;
     let cases: Vec<(Result<BearerAuth, ConfigError>, &str)> = vec![
-        (s.guard(A).required_scopes(["a b"]), "scope-token"),
+        (
+            s.guard(A).required_scopes(["a b"]),
+            "RFC 6749 §3.3 scope tokens",
+        ),
         (s.guard(A).required_scopes(["nope"]), "scopes_supported"),
         (
             s.guard(A)
@@ -711,7 +686,7 @@ async fn bad_guard_configuration_fails_when_built() {
         (
             s.guard(A)
                 .operation_scopes(OperationScopes::new().resource("notes://{", ["read"])),
-            "without `}`",
+            "has an unclosed `{`",
         ),
         (
             s.guard(A)
@@ -739,7 +714,7 @@ async fn request_time_wiring_mistakes_are_500s_that_say_why() {
             .service(web::resource("/no-auth").to(handler)),
     )
     .await;
-    let r = send(&app, post("/no-auth", Some(&s.token(A, &[])))).await;
+    let r = send(&app, post_json("/no-auth").bearer(&s.token(A, &[]))).await;
     assert_eq!(r.status, 500);
     assert_eq!(r.json()["error"], "server_error");
     if cfg!(debug_assertions) {
@@ -758,7 +733,7 @@ async fn request_time_wiring_mistakes_are_500s_that_say_why() {
             .service(web::resource("/ambiguous").to(handler)),
     )
     .await;
-    let r = send(&app, post("/ambiguous", Some(&s.token(A, &[])))).await;
+    let r = send(&app, post_json("/ambiguous").bearer(&s.token(A, &[]))).await;
     assert_eq!(r.status, 500);
     if cfg!(debug_assertions) {
         assert!(

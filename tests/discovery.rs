@@ -1,8 +1,11 @@
 //! Authorization server discovery against real HTTP servers on 127.0.0.1.
 
+mod common;
+
 use std::{net::TcpListener, time::Duration};
 
 use actix_web::{App, HttpResponse, HttpServer, test, web};
+use common::{RESOURCE, b64, bearer, send};
 use mcp_auth::{
     AuthServerConfig, AuthServerType, FetchError, HttpOptions, McpAuth, ResourceConfig,
     config::{
@@ -110,30 +113,17 @@ async fn issuer_mismatch_is_refused() {
             &fx.base,
             AuthServerType::OAuth,
         ))
-        .resource(ResourceConfig::new("http://127.0.0.1:8080/mcp"))
+        .resource(ResourceConfig::new(RESOURCE))
         .build()
         .unwrap();
-    let guard = auth.bearer_auth("http://127.0.0.1:8080/mcp").unwrap();
+    let guard = auth.bearer_auth(RESOURCE).unwrap();
     let app = test::init_service(
         App::new().service(web::resource("/mcp").wrap(guard).to(HttpResponse::Ok)),
     )
     .await;
-    let token = format!(
-        "e30.{}.c2ln",
-        base64::Engine::encode(
-            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
-            json!({"iss": fx.base}).to_string()
-        )
-    );
-    let req = test::TestRequest::post()
-        .uri("/mcp")
-        .insert_header(("Authorization", format!("Bearer {token}")));
-    let res = test::call_service(&app, req.to_request()).await;
-    assert!(
-        res.status() == 503 || res.status() == 401,
-        "{}",
-        res.status()
-    );
+    let token = format!("e30.{}.c2ln", b64(json!({"iss": fx.base}).to_string()));
+    let status = send(&app, bearer(&token)).await.status;
+    assert!(status == 503 || status == 401, "{status}");
 }
 
 #[actix_web::test]
@@ -212,36 +202,27 @@ async fn lazy_discovery_single_flight_and_retry() {
     let auth = McpAuth::builder()
         .without_declared_resources()
         .authorization_server(issuer.discovery_config())
-        .resource(ResourceConfig::new("http://127.0.0.1:8080/mcp"))
+        .resource(ResourceConfig::new(RESOURCE))
         .build()
         .unwrap();
-    let resource = "http://127.0.0.1:8080/mcp";
     let app = test::init_service(
         App::new().service(
             web::resource("/mcp")
-                .wrap(auth.bearer_auth(resource).unwrap())
+                .wrap(auth.bearer_auth(RESOURCE).unwrap())
                 .to(HttpResponse::Ok),
         ),
     )
     .await;
     // Discovery fails first (document missing) and is retried later.
     issuer.set_discovery(false, false);
-    let req = || {
-        test::TestRequest::post()
-            .uri("/mcp")
-            .insert_header((
-                "Authorization",
-                format!("Bearer {}", issuer.token(resource, &[])),
-            ))
-            .to_request()
-    };
-    assert_eq!(test::call_service(&app, req()).await.status(), 503);
+    let req = || bearer(&issuer.token(RESOURCE, &[]));
+    assert_eq!(send(&app, req()).await.status, 503);
     issuer.set_discovery(true, true);
     actix_rt::time::sleep(Duration::from_millis(1100)).await;
     let before = issuer.requests(Endpoint::OAuthMetadata);
-    let calls = (0..20).map(|_| test::call_service(&app, req()));
+    let calls = (0..20).map(|_| send(&app, req()));
     for res in futures_util::future::join_all(calls).await {
-        assert_eq!(res.status(), 200);
+        assert_eq!(res.status, 200);
     }
     assert_eq!(
         issuer.requests(Endpoint::OAuthMetadata) - before,

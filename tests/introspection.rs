@@ -16,44 +16,32 @@
 //! Every test runs real in-process authorization servers
 //! (`mcp_auth::testing::TestIssuer`) on 127.0.0.1.
 
+mod common;
+
 use std::{
     fmt::Write as _,
     sync::{Arc, Mutex, OnceLock},
-    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+    time::{Duration, Instant},
 };
 
-use actix_web::{
-    App, HttpResponse,
-    body::MessageBody,
-    dev::{Service, ServiceResponse},
-    http::header::{self, HeaderMap},
-    test::{self, TestRequest},
-    web,
+use actix_web::{App, HttpResponse, test, web};
+use common::{
+    RESOURCE, Resp, TestApp, assert_invalid_token_exactly, assert_ok, assert_unavailable, bearer,
+    send, unique,
 };
 use mcp_auth::{
     AuthInfo, AuthServerConfig, ConfigError, HttpOptions, McpAuth, ResourceConfig,
     testing::{Endpoint, IntrospectionMode, TestIssuer},
     verify::Introspection,
 };
-use serde_json::{Value, json};
+use serde_json::json;
 
-const RESOURCE: &str = "http://127.0.0.1:8080/mcp";
-const METADATA_URL: &str = "http://127.0.0.1:8080/.well-known/oauth-protected-resource/mcp";
+const INACTIVE: &str = "The access token is not active.";
+const NOT_ACCESS: &str = "The token is not an access token.";
 
 // ---------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------
-
-/// A process-unique opaque token.
-fn opaque(prefix: &str) -> String {
-    static SERIAL: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let serial = SERIAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock")
-        .subsec_nanos();
-    format!("{prefix}-{serial}-{nanos}")
-}
 
 /// A test issuer, with the log capture installed first (see
 /// [`the_token_is_never_logged`]).
@@ -93,103 +81,21 @@ async fn echo(auth: AuthInfo) -> HttpResponse {
     HttpResponse::Ok().json(json!({ "sub": auth.subject(), "iss": auth.issuer() }))
 }
 
-macro_rules! app {
-    ($auth:expr) => {{
-        let auth: McpAuth = $auth.clone();
-        test::init_service(
-            App::new().app_data(auth.clone()).service(
-                web::resource("/mcp")
-                    .wrap(auth.bearer_auth(RESOURCE).unwrap())
-                    .route(web::post().to(echo)),
-            ),
-        )
-        .await
-    }};
-}
-
-fn bearer(token: &str) -> actix_http::Request {
-    TestRequest::post()
-        .uri("/mcp")
-        .insert_header((header::AUTHORIZATION, format!("Bearer {token}")))
-        .to_request()
-}
-
-struct Resp {
-    status: u16,
-    headers: HeaderMap,
-    body: Vec<u8>,
-}
-
-impl Resp {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
-    }
-
-    fn header(&self, name: header::HeaderName) -> Option<&str> {
-        self.headers.get(name).map(|v| v.to_str().expect("ASCII"))
-    }
-
-    fn www(&self) -> Option<&str> {
-        self.header(header::WWW_AUTHENTICATE)
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-}
-
-async fn send<S, B>(app: &S, token: &str) -> Resp
-where
-    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
-    let res = test::call_service(app, bearer(token)).await;
-    Resp {
-        status: res.status().as_u16(),
-        headers: res.headers().clone(),
-        body: test::read_body(res).await.to_vec(),
-    }
+/// `POST /mcp` behind `auth`'s guard for `RESOURCE`.
+async fn protected_app(auth: &McpAuth) -> impl TestApp + use<> {
+    test::init_service(
+        App::new().app_data(auth.clone()).service(
+            web::resource("/mcp")
+                .wrap(auth.bearer_auth(RESOURCE).unwrap())
+                .route(web::post().to(echo)),
+        ),
+    )
+    .await
 }
 
 /// `n` requests with `token`, all in flight at once.
-async fn send_concurrently<S, B>(app: &S, token: &str, n: usize) -> Vec<Resp>
-where
-    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
-    futures_util::future::join_all((0..n).map(|_| send(app, token))).await
-}
-
-#[track_caller]
-fn assert_ok(resp: &Resp, ctx: &str) {
-    assert_eq!(resp.status, 200, "{ctx}: {}", resp.text());
-    assert!(resp.www().is_none(), "{ctx}");
-}
-
-/// A 401 `invalid_token` with exactly this description in the body and
-/// the challenge.
-#[track_caller]
-fn assert_invalid_token(resp: &Resp, description: &str, ctx: &str) {
-    assert_eq!(resp.status, 401, "{ctx}: {}", resp.text());
-    let expected = format!(
-        "Bearer error=\"invalid_token\", error_description=\"{description}\", \
-         resource_metadata=\"{METADATA_URL}\""
-    );
-    assert_eq!(resp.www(), Some(expected.as_str()), "{ctx}");
-    assert_eq!(resp.json()["error"], "invalid_token", "{ctx}");
-    assert_eq!(resp.json()["error_description"], description, "{ctx}");
-}
-
-const INACTIVE: &str = "The access token is not active.";
-const NOT_ACCESS: &str = "The token is not an access token.";
-
-/// A 503: no challenge (the client can do nothing about it), `Retry-After`.
-#[track_caller]
-fn assert_unavailable(resp: &Resp, ctx: &str) {
-    assert_eq!(resp.status, 503, "{ctx}: {}", resp.text());
-    assert!(resp.www().is_none(), "{ctx}: a 503 carries no challenge");
-    assert_eq!(resp.header(header::RETRY_AFTER), Some("5"), "{ctx}");
-    assert_eq!(resp.json()["error"], "temporarily_unavailable", "{ctx}");
+async fn send_concurrently(app: &impl TestApp, token: &str, n: usize) -> Vec<Resp> {
+    futures_util::future::join_all((0..n).map(|_| send(app, bearer(token)))).await
 }
 
 /// A 500: the resource is misconfigured; no challenge.
@@ -216,11 +122,15 @@ fn fast() -> HttpOptions {
 async fn repeated_inactive_token_costs_one_call() {
     let issuer = start_issuer().await;
     let auth = build(vec![issuer.resolved_config()], introspection());
-    let app = app!(auth);
+    let app = protected_app(&auth).await;
 
-    let token = opaque("random");
+    let token = unique("random");
     for i in 0..20 {
-        assert_invalid_token(&send(&app, &token).await, INACTIVE, &format!("try {i}"));
+        assert_invalid_token_exactly(
+            &send(&app, bearer(&token)).await,
+            INACTIVE,
+            &format!("try {i}"),
+        );
     }
     assert_eq!(
         calls(&issuer),
@@ -230,16 +140,24 @@ async fn repeated_inactive_token_costs_one_call() {
 
     // Per token: other random tokens still cost one call each.
     for i in 0..3 {
-        let other = opaque("other");
-        assert_invalid_token(&send(&app, &other).await, INACTIVE, &format!("other {i}"));
+        let other = unique("other");
+        assert_invalid_token_exactly(
+            &send(&app, bearer(&other)).await,
+            INACTIVE,
+            &format!("other {i}"),
+        );
     }
     assert_eq!(calls(&issuer), 4);
 
     // A revoked token is refused, and that refusal is remembered too.
     let revoked = issuer.token(RESOURCE, &[]);
     issuer.revoke(&revoked);
-    assert_invalid_token(&send(&app, &revoked).await, INACTIVE, "revoked");
-    assert_invalid_token(&send(&app, &revoked).await, INACTIVE, "revoked again");
+    assert_invalid_token_exactly(&send(&app, bearer(&revoked)).await, INACTIVE, "revoked");
+    assert_invalid_token_exactly(
+        &send(&app, bearer(&revoked)).await,
+        INACTIVE,
+        "revoked again",
+    );
     assert_eq!(calls(&issuer), 5);
 }
 
@@ -251,13 +169,13 @@ async fn inactive_result_is_forgotten_after_negative_cache_ttl() {
         vec![issuer.resolved_config()],
         introspection().negative_cache_ttl(ttl),
     );
-    let app = app!(auth);
-    let token = opaque("random");
-    assert_invalid_token(&send(&app, &token).await, INACTIVE, "first");
-    assert_invalid_token(&send(&app, &token).await, INACTIVE, "cached");
+    let app = protected_app(&auth).await;
+    let token = unique("random");
+    assert_invalid_token_exactly(&send(&app, bearer(&token)).await, INACTIVE, "first");
+    assert_invalid_token_exactly(&send(&app, bearer(&token)).await, INACTIVE, "cached");
     assert_eq!(calls(&issuer), 1);
     actix_rt::time::sleep(ttl + Duration::from_millis(200)).await;
-    assert_invalid_token(&send(&app, &token).await, INACTIVE, "after the ttl");
+    assert_invalid_token_exactly(&send(&app, bearer(&token)).await, INACTIVE, "after the ttl");
     assert_eq!(calls(&issuer), 2, "a refusal is never reused past its ttl");
 
     // Zero disables the negative cache.
@@ -265,9 +183,13 @@ async fn inactive_result_is_forgotten_after_negative_cache_ttl() {
         vec![issuer.resolved_config()],
         introspection().negative_cache_ttl(Duration::ZERO),
     );
-    let app = app!(uncached);
+    let app = protected_app(&uncached).await;
     for i in 0..3 {
-        assert_invalid_token(&send(&app, &token).await, INACTIVE, &format!("ttl 0, {i}"));
+        assert_invalid_token_exactly(
+            &send(&app, bearer(&token)).await,
+            INACTIVE,
+            &format!("ttl 0, {i}"),
+        );
     }
     assert_eq!(calls(&issuer), 5);
 }
@@ -281,7 +203,7 @@ async fn concurrent_requests_with_one_token_share_one_call() {
     let issuer = start_issuer().await;
     issuer.set_introspection_delay(300);
     let auth = build(vec![issuer.resolved_config()], introspection());
-    let app = app!(auth);
+    let app = protected_app(&auth).await;
 
     // A fresh active token.
     let token = issuer.token(RESOURCE, &[]);
@@ -291,13 +213,13 @@ async fn concurrent_requests_with_one_token_share_one_call() {
     assert_eq!(calls(&issuer), 1, "50 concurrent requests, one call");
 
     // A fresh unknown token: one call, 50 refusals.
-    let unknown = opaque("unknown");
+    let unknown = unique("unknown");
     for (i, resp) in send_concurrently(&app, &unknown, 50)
         .await
         .iter()
         .enumerate()
     {
-        assert_invalid_token(resp, INACTIVE, &format!("inactive #{i}"));
+        assert_invalid_token_exactly(resp, INACTIVE, &format!("inactive #{i}"));
     }
     assert_eq!(calls(&issuer), 2);
 
@@ -313,7 +235,7 @@ async fn concurrent_requests_with_one_token_share_one_call() {
     }
     assert_eq!(calls(&issuer), 3);
     issuer.set_introspection_mode(IntrospectionMode::Normal);
-    assert_ok(&send(&app, &during).await, "after the outage");
+    assert_ok(&send(&app, bearer(&during)).await, "after the outage");
     assert_eq!(calls(&issuer), 4, "a failed call is not cached");
 
     // Different tokens are not merged.
@@ -323,7 +245,9 @@ async fn concurrent_requests_with_one_token_share_one_call() {
         send_concurrently(&app, &b, 10),
     )
     .await;
-    ra.iter().chain(&rb).for_each(|r| assert_ok(r, "a or b"));
+    for r in ra.iter().chain(&rb) {
+        assert_ok(r, "a or b");
+    }
     assert_eq!(calls(&issuer), 6);
 }
 
@@ -337,14 +261,14 @@ async fn concurrent_requests_share_one_call_even_without_a_cache() {
             .cache_ttl(Duration::ZERO)
             .negative_cache_ttl(Duration::ZERO),
     );
-    let app = app!(auth);
+    let app = protected_app(&auth).await;
     let token = issuer.token(RESOURCE, &[]);
     for resp in send_concurrently(&app, &token, 50).await {
         assert_ok(&resp, "concurrent");
     }
     assert_eq!(calls(&issuer), 1);
     // Caching is off: a later request asks again.
-    assert_ok(&send(&app, &token).await, "later");
+    assert_ok(&send(&app, bearer(&token)).await, "later");
     assert_eq!(calls(&issuer), 2);
 }
 
@@ -356,7 +280,7 @@ async fn concurrent_requests_share_one_call_even_without_a_cache() {
 async fn refresh_tokens_and_other_non_access_tokens_are_refused() {
     let issuer = start_issuer().await;
     let auth = build(vec![issuer.resolved_config()], introspection());
-    let app = app!(auth);
+    let app = protected_app(&auth).await;
 
     // What the issuer's introspection reports is the token's claims, so a
     // claim sets the `token_type` / `token_use` / `typ` of the response.
@@ -379,8 +303,8 @@ async fn refresh_tokens_and_other_non_access_tokens_are_refused() {
     for (n, (member, value)) in refused.into_iter().enumerate() {
         let token = issuer.token_builder(RESOURCE).claim(member, value).sign();
         let ctx = format!("{member}: {value}");
-        assert_invalid_token(&send(&app, &token).await, NOT_ACCESS, &ctx);
-        assert_invalid_token(&send(&app, &token).await, NOT_ACCESS, &ctx);
+        assert_invalid_token_exactly(&send(&app, bearer(&token)).await, NOT_ACCESS, &ctx);
+        assert_invalid_token_exactly(&send(&app, bearer(&token)).await, NOT_ACCESS, &ctx);
         assert_eq!(calls(&issuer), n + 1, "{ctx}: refusal not remembered");
     }
 
@@ -400,7 +324,10 @@ async fn refresh_tokens_and_other_non_access_tokens_are_refused() {
     ];
     for (member, value) in accepted {
         let token = issuer.token_builder(RESOURCE).claim(member, value).sign();
-        assert_ok(&send(&app, &token).await, &format!("{member}: {value}"));
+        assert_ok(
+            &send(&app, bearer(&token)).await,
+            &format!("{member}: {value}"),
+        );
     }
     assert_eq!(calls(&issuer), before + accepted.len());
 }
@@ -444,12 +371,15 @@ async fn several_servers_publishing_an_endpoint_need_an_explicit_one() {
         vec![a.resolved_config(), b.resolved_config()],
         introspection().endpoint(b.introspection_endpoint()),
     );
-    let app = app!(auth);
+    let app = protected_app(&auth).await;
     let from_b = b.token(RESOURCE, &[]);
-    assert_ok(&send(&app, &from_b).await, "b's token, b's endpoint");
+    assert_ok(
+        &send(&app, bearer(&from_b)).await,
+        "b's token, b's endpoint",
+    );
     // `b` does not know `a`'s tokens.
     let from_a = a.token(RESOURCE, &[]);
-    assert_invalid_token(&send(&app, &from_a).await, INACTIVE, "a's token");
+    assert_invalid_token_exactly(&send(&app, bearer(&from_a)).await, INACTIVE, "a's token");
     assert_eq!((calls(&a), calls(&b)), (0, 2));
 }
 
@@ -461,13 +391,13 @@ async fn lazily_discovered_servers_publishing_several_endpoints_fail_closed() {
         vec![a.discovery_config(), b.discovery_config()],
         introspection(),
     );
-    let app = app!(auth);
+    let app = protected_app(&auth).await;
     // ...and the first use finds two endpoints: 500, no token sent anywhere.
     for (i, token) in [a.token(RESOURCE, &[]), b.token(RESOURCE, &[])]
         .iter()
         .enumerate()
     {
-        assert_server_error(&send(&app, token).await, &format!("token {i}"));
+        assert_server_error(&send(&app, bearer(token)).await, &format!("token {i}"));
     }
     assert_eq!((calls(&a), calls(&b)), (0, 0));
 
@@ -482,8 +412,11 @@ async fn lazily_discovered_servers_publishing_several_endpoints_fail_closed() {
         vec![no_introspection, c.discovery_config()],
         introspection(),
     );
-    let app = app!(auth);
-    assert_ok(&send(&app, &c.token(RESOURCE, &[])).await, "c's token");
+    let app = protected_app(&auth).await;
+    assert_ok(
+        &send(&app, bearer(&c.token(RESOURCE, &[]))).await,
+        "c's token",
+    );
     assert_eq!((calls(&c), calls(&d)), (1, 0));
 }
 
@@ -566,8 +499,8 @@ async fn builder_allow_insecure_http_reaches_the_introspection_call() {
         true,
     )
     .expect("allowed by the builder");
-    let app = app!(auth);
-    let resp = send(&app, &issuer.token(RESOURCE, &[])).await;
+    let app = protected_app(&auth).await;
+    let resp = send(&app, bearer(&issuer.token(RESOURCE, &[]))).await;
     if resp.status == 503 && calls(&issuer) == 0 {
         // No IPv6 on this host: the flag was honoured (no 500), the
         // connection itself failed.
@@ -587,7 +520,7 @@ async fn stalled_introspection_endpoint_is_a_bounded_503() {
     let issuer = start_issuer().await;
     issuer.set_introspection_mode(IntrospectionMode::Hang);
     let auth = build(vec![issuer.resolved_config()], introspection().http(fast()));
-    let app = app!(auth);
+    let app = protected_app(&auth).await;
     let token = issuer.token(RESOURCE, &[]);
     let started = Instant::now();
     let responses = send_concurrently(&app, &token, 5).await;
@@ -607,11 +540,11 @@ async fn stalled_introspection_endpoint_is_a_bounded_503() {
         (IntrospectionMode::Garbage, "not JSON"),
     ] {
         issuer.set_introspection_mode(mode);
-        assert_unavailable(&send(&app, &token).await, ctx);
+        assert_unavailable(&send(&app, bearer(&token)).await, ctx);
     }
     assert_eq!(calls(&issuer), 4, "failures are not cached");
     issuer.set_introspection_mode(IntrospectionMode::Normal);
-    assert_ok(&send(&app, &token).await, "recovered");
+    assert_ok(&send(&app, bearer(&token)).await, "recovered");
 }
 
 // ---------------------------------------------------------------------------
@@ -625,17 +558,21 @@ async fn active_results_are_cached_until_exp_at_most_cache_ttl() {
         vec![issuer.resolved_config()],
         introspection().cache_ttl(Duration::from_secs(1)),
     );
-    let app = app!(auth);
+    let app = protected_app(&auth).await;
     let token = issuer.token(RESOURCE, &[]);
-    assert_ok(&send(&app, &token).await, "first");
+    assert_ok(&send(&app, bearer(&token)).await, "first");
     issuer.revoke(&token);
     assert_ok(
-        &send(&app, &token).await,
+        &send(&app, bearer(&token)).await,
         "cached (revocation not seen yet)",
     );
     assert_eq!(calls(&issuer), 1);
     actix_rt::time::sleep(Duration::from_millis(1200)).await;
-    assert_invalid_token(&send(&app, &token).await, INACTIVE, "after cache_ttl");
+    assert_invalid_token_exactly(
+        &send(&app, bearer(&token)).await,
+        INACTIVE,
+        "after cache_ttl",
+    );
     assert_eq!(calls(&issuer), 2);
 
     // `exp` bounds the cache below a long cache_ttl (the claim leeway still
@@ -644,13 +581,16 @@ async fn active_results_are_cached_until_exp_at_most_cache_ttl() {
         vec![issuer.resolved_config()],
         introspection().cache_ttl(Duration::from_secs(60)),
     );
-    let app = app!(auth);
+    let app = protected_app(&auth).await;
     let short = issuer.token_builder(RESOURCE).expires_in(1).sign();
-    assert_ok(&send(&app, &short).await, "short-lived");
-    assert_ok(&send(&app, &short).await, "short-lived, cached");
+    assert_ok(&send(&app, bearer(&short)).await, "short-lived");
+    assert_ok(&send(&app, bearer(&short)).await, "short-lived, cached");
     assert_eq!(calls(&issuer), 3);
     actix_rt::time::sleep(Duration::from_millis(2100)).await;
-    assert_ok(&send(&app, &short).await, "after exp, within leeway");
+    assert_ok(
+        &send(&app, bearer(&short)).await,
+        "after exp, within leeway",
+    );
     assert_eq!(calls(&issuer), 4, "cached past exp");
 }
 
@@ -715,22 +655,22 @@ impl tracing::Subscriber for Capture {
 async fn the_token_is_never_logged() {
     let issuer = start_issuer().await;
     let auth = build(vec![issuer.resolved_config()], introspection().http(fast()));
-    let app = app!(auth);
-    let token = opaque("secret-opaque-token");
+    let app = protected_app(&auth).await;
+    let token = unique("secret-opaque-token");
     let refresh = issuer
         .token_builder(RESOURCE)
         .claim("token_type", "refresh_token")
         .sign();
-    assert_invalid_token(&send(&app, &token).await, INACTIVE, "inactive");
-    assert_invalid_token(&send(&app, &refresh).await, NOT_ACCESS, "refresh");
+    assert_invalid_token_exactly(&send(&app, bearer(&token)).await, INACTIVE, "inactive");
+    assert_invalid_token_exactly(&send(&app, bearer(&refresh)).await, NOT_ACCESS, "refresh");
     for mode in [
         IntrospectionMode::Fail(500),
         IntrospectionMode::Garbage,
         IntrospectionMode::Hang,
     ] {
         issuer.set_introspection_mode(mode);
-        let fresh = opaque("secret-opaque-token");
-        assert_unavailable(&send(&app, &fresh).await, &format!("{mode:?}"));
+        let fresh = unique("secret-opaque-token");
+        assert_unavailable(&send(&app, bearer(&fresh)).await, &format!("{mode:?}"));
         assert!(!logs().lock().unwrap().contains(&fresh), "{mode:?}");
     }
 
@@ -739,8 +679,8 @@ async fn the_token_is_never_logged() {
         vec![a.discovery_config(), b.discovery_config()],
         introspection(),
     );
-    let app = app!(ambiguous);
-    assert_server_error(&send(&app, &token).await, "ambiguous");
+    let app = protected_app(&ambiguous).await;
+    assert_server_error(&send(&app, bearer(&token)).await, "ambiguous");
 
     let logs = logs().lock().unwrap();
     assert!(

@@ -5,17 +5,16 @@
 //! `tools/call` that lacks the tool's scope with a 403 step-up challenge.
 //! Every check also counts handler runs.
 
+mod common;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use actix_web::{
-    App, HttpResponse,
-    dev::ServiceResponse,
-    get,
-    http::{StatusCode, header},
-    post,
+    App, HttpResponse, get, post,
     test::{self, TestRequest},
     web,
 };
+use common::{WithBearer, call, post_json, send};
 use mcp_auth::{AuthInfo, McpAuth, protected_resource, testing::TestIssuer};
 use serde_json::{Value, json};
 
@@ -67,14 +66,6 @@ fn hits(counter: &AtomicUsize) -> usize {
     counter.load(Ordering::SeqCst)
 }
 
-fn challenge(res: &ServiceResponse) -> String {
-    res.headers()
-        .get(header::WWW_AUTHENTICATE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned()
-}
-
 fn auth(issuer: &TestIssuer) -> McpAuth {
     McpAuth::builder()
         .authorization_server(issuer.resolved_config())
@@ -94,39 +85,32 @@ async fn same_name_same_line_handlers_keep_their_own_resource() {
     .await;
     let token_a = issuer.token(A, &[]);
     let token_b = issuer.token(B, &[]);
-    let get = |path: &str, token: &str| {
-        TestRequest::get()
-            .uri(path)
-            .insert_header((header::AUTHORIZATION, format!("Bearer {token}")))
-            .to_request()
-    };
 
-    // `/a` refuses b's token: the handler does not run.
-    let res = test::call_service(&app, get("/a", &token_b)).await;
-    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
-    assert!(
-        challenge(&res).starts_with("Bearer "),
-        "{}",
-        challenge(&res)
-    );
-    assert_eq!(hits(&a::HITS), 0);
-
-    // `/a` accepts a's token.
-    let res = test::call_service(&app, get("/a", &token_a)).await;
-    assert_eq!(res.status(), StatusCode::OK);
-    assert_eq!(test::read_body(res).await, A);
-    assert_eq!(hits(&a::HITS), 1);
-
-    // The symmetric case for `/b`.
-    let res = test::call_service(&app, get("/b", &token_a)).await;
-    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(hits(&b::HITS), 0);
-    let res = test::call_service(&app, get("/b", &token_b)).await;
-    assert_eq!(res.status(), StatusCode::OK);
-    assert_eq!(test::read_body(res).await, B);
-    assert_eq!(hits(&b::HITS), 1);
-
-    assert_eq!(hits(&a::HITS), 1);
+    // (case, path, token, status, body, then the runs of a's and b's handler)
+    let cases = [
+        ("/a refuses b's token", "/a", &token_b, 401, "", (0, 0)),
+        ("/a accepts a's token", "/a", &token_a, 200, A, (1, 0)),
+        ("/b refuses a's token", "/b", &token_a, 401, "", (1, 0)),
+        ("/b accepts b's token", "/b", &token_b, 200, B, (1, 1)),
+    ];
+    for (case, path, token, status, body, runs) in cases {
+        let r = send(&app, TestRequest::get().uri(path).bearer(token)).await;
+        assert_eq!(r.status, status, "{case}");
+        if status == 401 {
+            assert!(
+                r.challenge().starts_with("Bearer "),
+                "{case}: {}",
+                r.challenge()
+            );
+        } else {
+            assert_eq!(r.text(), body, "{case}");
+        }
+        assert_eq!(
+            (hits(&a::HITS), hits(&b::HITS)),
+            runs,
+            "{case}: handler runs"
+        );
+    }
 }
 
 #[actix_web::test]
@@ -135,42 +119,26 @@ async fn tool_scopes_answer_a_step_up_challenge() {
     let app = test::init_service(App::new().app_data(auth(&issuer)).service(notes)).await;
     let read = issuer.token(NOTES, &["mcp:read"]);
     let read_write = issuer.token(NOTES, &["mcp:read", "mcp:write"]);
-    let call = |tool: &str, token: &str| {
-        TestRequest::post()
-            .uri("/notes/mcp")
-            .insert_header((header::AUTHORIZATION, format!("Bearer {token}")))
-            .insert_header((header::CONTENT_TYPE, "application/json"))
-            .set_payload(
-                json!({
-                    "jsonrpc": "2.0",
-                    "id": 1,
-                    "method": "tools/call",
-                    "params": { "name": tool, "arguments": {} },
-                })
-                .to_string(),
-            )
-            .to_request()
-    };
+    let call_as =
+        |tool: &str, token: &str| post_json("/notes/mcp").bearer(token).set_json(call(tool));
 
     // A read-only token may not call `add_note`.
-    let res = test::call_service(&app, call("add_note", &read)).await;
-    assert_eq!(res.status(), StatusCode::FORBIDDEN);
-    let www = challenge(&res);
+    let r = send(&app, call_as("add_note", &read)).await;
+    assert_eq!(r.status, 403);
+    let www = r.challenge();
     assert!(www.contains(r#"error="insufficient_scope""#), "{www}");
     assert!(www.contains("mcp:write"), "{www}");
     assert_eq!(hits(&NOTES_HITS), 0);
 
     // Other tools only need `required_scopes`; the body reaches the handler.
-    let res = test::call_service(&app, call("whoami", &read)).await;
-    assert_eq!(res.status(), StatusCode::OK);
-    let body: Value = test::read_body_json(res).await;
-    assert_eq!(body["tool"], "whoami");
+    let r = send(&app, call_as("whoami", &read)).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["tool"], "whoami");
     assert_eq!(hits(&NOTES_HITS), 1);
 
     // With `mcp:write`, `add_note` goes through.
-    let res = test::call_service(&app, call("add_note", &read_write)).await;
-    assert_eq!(res.status(), StatusCode::OK);
-    let body: Value = test::read_body_json(res).await;
-    assert_eq!(body["tool"], "add_note");
+    let r = send(&app, call_as("add_note", &read_write)).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["tool"], "add_note");
     assert_eq!(hits(&NOTES_HITS), 2);
 }

@@ -2,7 +2,14 @@
 //! `configure(mcp_auth::routes)`: metadata for two resources, audience and
 //! scopes enforced per handler.
 
-use actix_web::{App, HttpResponse, Responder, get, http::StatusCode, post, test, web};
+mod common;
+
+use actix_web::{
+    App, HttpResponse, Responder, get, post,
+    test::{self, TestRequest},
+    web,
+};
+use common::{WithBearer, get, send};
 use mcp_auth::{AuthInfo, McpAuth, protected_resource, testing::TestIssuer};
 use serde_json::{Value, json};
 
@@ -72,32 +79,22 @@ macro_rules! app {
     };
 }
 
-fn challenge_of(res: &actix_web::dev::ServiceResponse) -> &str {
-    res.headers()
-        .get("www-authenticate")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-}
+const NOTES_METADATA: &str = "http://127.0.0.1:8080/.well-known/oauth-protected-resource/notes";
+const TASKS_METADATA: &str = "http://127.0.0.1:8080/.well-known/oauth-protected-resource/tasks";
 
-fn bearer(token: &str) -> (&'static str, String) {
-    ("Authorization", format!("Bearer {token}"))
+/// A POST of a small JSON note to `/notes`.
+fn post_note() -> TestRequest {
+    TestRequest::post().uri("/notes").set_json(json!({"t": 1}))
 }
 
 #[actix_web::test]
 async fn metadata_for_each_declared_resource() {
     let issuer = TestIssuer::start().await;
     let app = app!(issuer);
-    let res = test::call_service(
-        &app,
-        test::TestRequest::get()
-            .uri("/.well-known/oauth-protected-resource/notes")
-            .to_request(),
-    )
-    .await;
-    assert_eq!(res.status(), 200);
-    let doc: Value = test::read_body_json(res).await;
+    let res = send(&app, get("/.well-known/oauth-protected-resource/notes")).await;
+    assert_eq!(res.status, 200);
     assert_eq!(
-        doc,
+        res.json(),
         json!({
             "resource": NOTES,
             "authorization_servers": [issuer.issuer()],
@@ -106,25 +103,14 @@ async fn metadata_for_each_declared_resource() {
             "resource_name": "Notes",
         })
     );
-    let res = test::call_service(
-        &app,
-        test::TestRequest::get()
-            .uri("/.well-known/oauth-protected-resource/tasks")
-            .to_request(),
-    )
-    .await;
-    let doc: Value = test::read_body_json(res).await;
+    let doc = send(&app, get("/.well-known/oauth-protected-resource/tasks"))
+        .await
+        .json();
     assert_eq!(doc["resource"], TASKS);
     assert!(doc.get("scopes_supported").is_none());
     // Two resources: no root document.
-    let res = test::call_service(
-        &app,
-        test::TestRequest::get()
-            .uri("/.well-known/oauth-protected-resource")
-            .to_request(),
-    )
-    .await;
-    assert_eq!(res.status(), 404);
+    let res = send(&app, get("/.well-known/oauth-protected-resource")).await;
+    assert_eq!(res.status, 404);
 }
 
 #[actix_web::test]
@@ -135,122 +121,122 @@ async fn audience_and_scopes_per_handler() {
     let write = issuer.token(NOTES, &["notes:read", "notes:write"]);
     let tasks_token = issuer.token(TASKS, &[]);
 
-    let status = |req: test::TestRequest| {
-        let app = &app;
-        async move { test::call_service(app, req.to_request()).await }
-    };
-
-    let res = status(
-        test::TestRequest::get()
-            .uri("/notes")
-            .insert_header(bearer(&read)),
-    )
-    .await;
-    assert_eq!(res.status(), 200);
-    let body: Value = test::read_body_json(res).await;
-    assert_eq!(body, json!({ "resource": NOTES, "scopes": ["notes:read"] }));
-
-    // Same resource, stricter handler: 403 naming the missing scope.
-    let res = status(
-        test::TestRequest::post()
-            .uri("/notes")
-            .insert_header(bearer(&read))
-            .set_json(json!({"t": 1})),
-    )
-    .await;
-    assert_eq!(res.status(), StatusCode::FORBIDDEN);
-    let challenge = challenge_of(&res).to_owned();
-    assert!(
-        challenge.starts_with("Bearer error=\"insufficient_scope\""),
-        "{challenge}"
+    let res = send(&app, get("/notes").bearer(&read)).await;
+    assert_eq!(res.status, 200);
+    assert_eq!(
+        res.json(),
+        json!({ "resource": NOTES, "scopes": ["notes:read"] })
     );
-    // Granted plus missing: the client keeps notes:read when it steps up.
-    assert!(
-        challenge.contains("scope=\"notes:read notes:write\""),
-        "{challenge}"
-    );
-    assert!(challenge.contains(
-        "resource_metadata=\"http://127.0.0.1:8080/.well-known/oauth-protected-resource/notes\""
-    ));
 
-    let res = status(
-        test::TestRequest::post()
-            .uri("/notes")
-            .insert_header(bearer(&write))
-            .set_json(json!({"t": 1})),
-    )
-    .await;
-    assert_eq!(res.status(), 200);
-
-    // A token for /tasks is refused by /notes (audience) and vice versa.
-    let res = status(
-        test::TestRequest::get()
-            .uri("/notes")
-            .insert_header(bearer(&tasks_token)),
-    )
-    .await;
-    assert_eq!(res.status(), 401);
-    assert!(challenge_of(&res).contains("error=\"invalid_token\""));
-    let res = status(
-        test::TestRequest::get()
-            .uri("/tasks")
-            .insert_header(bearer(&read)),
-    )
-    .await;
-    assert_eq!(res.status(), 401);
-    let res = status(
-        test::TestRequest::get()
-            .uri("/tasks")
-            .insert_header(bearer(&tasks_token)),
-    )
-    .await;
-    assert_eq!(res.status(), 200);
+    let insufficient = [
+        "Bearer error=\"insufficient_scope\"",
+        // Granted plus missing: the client keeps notes:read when it steps up.
+        "scope=\"notes:read notes:write\"",
+        &format!("resource_metadata=\"{NOTES_METADATA}\""),
+    ];
+    // (case, request, status, what the challenge contains)
+    let cases: [(&str, _, u16, &[&str]); 5] = [
+        (
+            "same resource, stricter handler: 403 naming the missing scope",
+            post_note().bearer(&read),
+            403,
+            &insufficient,
+        ),
+        (
+            "notes:write passes the stricter handler",
+            post_note().bearer(&write),
+            200,
+            &[],
+        ),
+        // A token for /tasks is refused by /notes (audience) and vice versa.
+        (
+            "a /tasks token at /notes",
+            get("/notes").bearer(&tasks_token),
+            401,
+            &["error=\"invalid_token\""],
+        ),
+        (
+            "a /notes token at /tasks",
+            get("/tasks").bearer(&read),
+            401,
+            &[],
+        ),
+        (
+            "a /tasks token at /tasks",
+            get("/tasks").bearer(&tasks_token),
+            200,
+            &[],
+        ),
+    ];
+    for (case, req, status, challenge) in cases {
+        let res = send(&app, req).await;
+        assert_eq!(res.status, status, "{case}");
+        for part in challenge {
+            assert!(
+                res.challenge().contains(part),
+                "{case}: {}",
+                res.challenge()
+            );
+        }
+    }
 
     // No token: 401 with the compile-time scope list and no error code.
-    let res = status(test::TestRequest::get().uri("/notes")).await;
-    assert_eq!(res.status(), 401);
-    assert_eq!(
-        challenge_of(&res),
-        "Bearer scope=\"notes:read\", resource_metadata=\"http://127.0.0.1:8080/.well-known/oauth-protected-resource/notes\""
-    );
-    let res = status(test::TestRequest::get().uri("/tasks")).await;
-    assert_eq!(
-        challenge_of(&res),
-        "Bearer resource_metadata=\"http://127.0.0.1:8080/.well-known/oauth-protected-resource/tasks\""
-    );
+    let cases = [
+        (
+            "/notes",
+            format!("Bearer scope=\"notes:read\", resource_metadata=\"{NOTES_METADATA}\""),
+        ),
+        (
+            "/tasks",
+            format!("Bearer resource_metadata=\"{TASKS_METADATA}\""),
+        ),
+    ];
+    for (path, challenge) in cases {
+        let res = send(&app, get(path)).await;
+        assert_eq!(res.status, 401, "{path}");
+        assert_eq!(res.challenge(), challenge, "{path}");
+    }
 }
 
 #[actix_web::test]
 async fn optional_auth_handler() {
     let issuer = TestIssuer::start().await;
     let app = app!(issuer);
-    let res = test::call_service(
-        &app,
-        test::TestRequest::get().uri("/tasks/public").to_request(),
-    )
-    .await;
-    assert_eq!(test::read_body(res).await, "anonymous");
     let token = issuer.token(TASKS, &[]);
-    let req = test::TestRequest::get()
-        .uri("/tasks/public")
-        .insert_header(bearer(&token));
-    let res = test::call_service(&app, req.to_request()).await;
-    assert_eq!(test::read_body(res).await, "signed in");
-    // Optional does not mean lax: a bad token is still a 401 (MCP), not anonymous.
     let expired = issuer.token_builder(TASKS).expires_in(-600).sign();
-    let req = test::TestRequest::get()
-        .uri("/tasks/public")
-        .insert_header(bearer(&expired));
-    let res = test::call_service(&app, req.to_request()).await;
-    assert_eq!(res.status(), 401);
-    assert!(challenge_of(&res).contains("error=\"invalid_token\""));
-    let req = test::TestRequest::get()
-        .uri("/tasks/public")
-        .insert_header(("Authorization", "Bearer"));
-    assert_eq!(
-        test::call_service(&app, req.to_request()).await.status(),
-        400
-    );
+    let public = || get("/tasks/public");
+    // Optional does not mean lax: a bad token is still a 401 (MCP), not
+    // anonymous, and a malformed header a 400.
+    // (case, request, status, the body of a 200 or what the challenge contains)
+    let cases = [
+        ("no token", public(), 200, "anonymous"),
+        ("valid token", public().bearer(&token), 200, "signed in"),
+        (
+            "expired token",
+            public().bearer(&expired),
+            401,
+            "error=\"invalid_token\"",
+        ),
+        (
+            "Bearer without a token",
+            public().insert_header(("Authorization", "Bearer")),
+            400,
+            "",
+        ),
+    ];
+    for (case, req, status, expected) in cases {
+        let res = send(&app, req).await;
+        assert_eq!(res.status, status, "{case}");
+        if status == 200 {
+            assert_eq!(res.text(), expected, "{case}");
+        } else {
+            assert!(
+                res.challenge().contains(expected),
+                "{case}: {}",
+                res.challenge()
+            );
+        }
+    }
 }
 
 #[actix_web::test]
@@ -273,36 +259,15 @@ async fn public_origin_override_without_recompiling() {
             .service(read_notes),
     )
     .await;
-    let res = test::call_service(
-        &app,
-        test::TestRequest::get()
-            .uri("/.well-known/oauth-protected-resource/notes")
-            .to_request(),
-    )
-    .await;
-    let doc: Value = test::read_body_json(res).await;
+    let doc = send(&app, get("/.well-known/oauth-protected-resource/notes"))
+        .await
+        .json();
     assert_eq!(doc["resource"], "https://api.example.com/notes");
     // Tokens are expected for the public identifier.
     let ok = issuer.token("https://api.example.com/notes", &["notes:read"]);
-    let res = test::call_service(
-        &app,
-        test::TestRequest::get()
-            .uri("/notes")
-            .insert_header(bearer(&ok))
-            .to_request(),
-    )
-    .await;
-    assert_eq!(res.status(), 200);
+    assert_eq!(send(&app, get("/notes").bearer(&ok)).await.status, 200);
     let old = issuer.token(NOTES, &["notes:read"]);
-    let res = test::call_service(
-        &app,
-        test::TestRequest::get()
-            .uri("/notes")
-            .insert_header(bearer(&old))
-            .to_request(),
-    )
-    .await;
-    assert_eq!(res.status(), 401);
+    assert_eq!(send(&app, get("/notes").bearer(&old)).await.status, 401);
 }
 
 #[actix_web::test]
@@ -331,29 +296,31 @@ async fn scope_hierarchy_merges_with_declarations() {
     )
     .await;
     let admin = issuer.token(NOTES, &["notes:admin"]);
-    let req = test::TestRequest::post()
-        .uri("/notes")
-        .insert_header(bearer(&admin))
-        .set_json(json!({}));
-    assert_eq!(
-        test::call_service(&app, req.to_request()).await.status(),
-        200
-    );
-    let req = test::TestRequest::get()
-        .uri("/notes")
-        .insert_header(bearer(&admin));
-    assert_eq!(
-        test::call_service(&app, req.to_request()).await.status(),
-        200
-    );
     let other = issuer.token(NOTES, &["notes:other"]);
-    let req = test::TestRequest::get()
-        .uri("/notes")
-        .insert_header(bearer(&other));
-    assert_eq!(
-        test::call_service(&app, req.to_request()).await.status(),
-        403
-    );
+    // (case, request, status)
+    let cases = [
+        (
+            "notes:admin implies notes:write",
+            TestRequest::post()
+                .uri("/notes")
+                .bearer(&admin)
+                .set_json(json!({})),
+            200,
+        ),
+        (
+            "notes:admin implies notes:read",
+            get("/notes").bearer(&admin),
+            200,
+        ),
+        (
+            "an unrelated scope implies nothing",
+            get("/notes").bearer(&other),
+            403,
+        ),
+    ];
+    for (case, req, status) in cases {
+        assert_eq!(send(&app, req).await.status, status, "{case}");
+    }
 }
 
 /// A `#[protected_resource]` handler under a middleware for another
@@ -376,15 +343,8 @@ async fn macro_guard_applies_under_an_outer_middleware() {
         issuer.token(TASKS, &["notes:read"]),
         issuer.token(NOTES, &["notes:read"]),
     ] {
-        let res = test::call_service(
-            &app,
-            test::TestRequest::get()
-                .uri("/notes")
-                .insert_header(bearer(&token))
-                .to_request(),
-        )
-        .await;
-        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
-        assert!(challenge_of(&res).contains("invalid_token"));
+        let res = send(&app, get("/notes").bearer(&token)).await;
+        assert_eq!(res.status, 401);
+        assert!(res.challenge().contains("invalid_token"));
     }
 }

@@ -1,28 +1,24 @@
 //! Protected Resource Metadata endpoints (RFC 9728) as a client sees them.
 
-use actix_web::{App, http::StatusCode, test, web};
-use mcp_auth::{McpAuth, ResourceConfig, testing::TestIssuer};
-use serde_json::{Value, json};
+mod common;
 
-async fn call(
-    auth: &McpAuth,
-    req: test::TestRequest,
-) -> (StatusCode, actix_web::http::header::HeaderMap, Vec<u8>) {
+use actix_web::{App, http::Method, test, web};
+use common::{RESOURCE, Resp, get, send};
+use mcp_auth::{
+    McpAuth, ResourceConfig,
+    testing::{Endpoint, TestIssuer},
+};
+use serde_json::json;
+
+/// Sends `req` to an app serving only `auth`'s metadata routes.
+async fn serve(auth: &McpAuth, req: test::TestRequest) -> Resp {
     let app = test::init_service(
         App::new()
             .app_data(auth.clone())
             .configure(mcp_auth::routes),
     )
     .await;
-    let res = test::call_service(&app, req.to_request()).await;
-    let status = res.status();
-    let headers = res.headers().clone();
-    let body = test::read_body(res).await.to_vec();
-    (status, headers, body)
-}
-
-fn header<'a>(headers: &'a actix_web::http::header::HeaderMap, name: &str) -> Option<&'a str> {
-    headers.get(name).and_then(|v| v.to_str().ok())
+    send(&app, req).await
 }
 
 #[actix_web::test]
@@ -32,14 +28,14 @@ async fn serves_path_inserted_and_root_documents() {
         .without_declared_resources()
         .authorization_server(issuer.discovery_config())
         .resource(
-            ResourceConfig::new("http://127.0.0.1:8080/mcp")
+            ResourceConfig::new(RESOURCE)
                 .scopes_supported(["mcp:read", "mcp:write"])
                 .resource_name("Notes"),
         )
         .build()
         .unwrap();
     let expected = json!({
-        "resource": "http://127.0.0.1:8080/mcp",
+        "resource": RESOURCE,
         "authorization_servers": [issuer.issuer()],
         "scopes_supported": ["mcp:read", "mcp:write"],
         "bearer_methods_supported": ["header"],
@@ -49,29 +45,22 @@ async fn serves_path_inserted_and_root_documents() {
         "/.well-known/oauth-protected-resource/mcp",
         "/.well-known/oauth-protected-resource",
     ] {
-        let (status, headers, body) = call(&auth, test::TestRequest::get().uri(path)).await;
-        assert_eq!(status, 200, "{path}");
-        assert_eq!(header(&headers, "content-type"), Some("application/json"));
-        assert_eq!(header(&headers, "access-control-allow-origin"), Some("*"));
-        assert_eq!(
-            header(&headers, "cache-control"),
-            Some("public, max-age=3600")
-        );
-        assert!(headers.get("www-authenticate").is_none());
-        let doc: Value = serde_json::from_slice(&body).unwrap();
+        let r = serve(&auth, get(path)).await;
+        assert_eq!(r.status, 200, "{path}");
+        assert_eq!(r.header("content-type"), Some("application/json"));
+        assert_eq!(r.header("access-control-allow-origin"), Some("*"));
+        assert_eq!(r.header("cache-control"), Some("public, max-age=3600"));
+        assert!(r.www().is_none());
+        let doc = r.json();
         assert_eq!(doc, expected, "{path}");
         // `resource` is byte-identical to the configured identifier.
         assert!(
-            String::from_utf8(body)
-                .unwrap()
+            r.text()
                 .contains(r#""resource":"http://127.0.0.1:8080/mcp""#)
         );
     }
     // Discovery is lazy: serving metadata fetched nothing.
-    assert_eq!(
-        issuer.requests(mcp_auth::testing::Endpoint::OAuthMetadata),
-        0
-    );
+    assert_eq!(issuer.requests(Endpoint::OAuthMetadata), 0);
 }
 
 #[actix_web::test]
@@ -80,46 +69,44 @@ async fn head_options_and_other_methods() {
     let auth = McpAuth::builder()
         .without_declared_resources()
         .authorization_server(issuer.resolved_config())
-        .resource(ResourceConfig::new("http://127.0.0.1:8080/mcp"))
+        .resource(ResourceConfig::new(RESOURCE))
         .build()
         .unwrap();
     let path = "/.well-known/oauth-protected-resource/mcp";
     // The HTTP/1 dispatcher drops HEAD bodies on the wire; here we check the route answers.
-    let (status, headers, _) = call(
+    let r = serve(
         &auth,
-        test::TestRequest::default()
-            .method(actix_web::http::Method::HEAD)
-            .uri(path),
+        test::TestRequest::default().method(Method::HEAD).uri(path),
     )
     .await;
-    assert_eq!(status, 200);
-    assert_eq!(header(&headers, "content-type"), Some("application/json"));
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-type"), Some("application/json"));
 
-    let (status, headers, _) = call(
+    let r = serve(
         &auth,
         test::TestRequest::default()
-            .method(actix_web::http::Method::OPTIONS)
+            .method(Method::OPTIONS)
             .uri(path)
             .insert_header(("Origin", "https://inspector.example"))
             .insert_header(("Access-Control-Request-Method", "GET"))
             .insert_header(("Access-Control-Request-Headers", "mcp-protocol-version")),
     )
     .await;
-    assert_eq!(status, 204);
-    assert_eq!(header(&headers, "access-control-allow-origin"), Some("*"));
+    assert_eq!(r.status, 204);
+    assert_eq!(r.header("access-control-allow-origin"), Some("*"));
     assert_eq!(
-        header(&headers, "access-control-allow-methods"),
+        r.header("access-control-allow-methods"),
         Some("GET, HEAD, OPTIONS")
     );
     assert_eq!(
-        header(&headers, "access-control-allow-headers"),
+        r.header("access-control-allow-headers"),
         Some("mcp-protocol-version")
     );
 
-    let (status, headers, _) = call(&auth, test::TestRequest::post().uri(path)).await;
-    assert_eq!(status, 405);
-    assert_eq!(header(&headers, "allow"), Some("GET, HEAD, OPTIONS"));
-    assert!(headers.get("www-authenticate").is_none());
+    let r = serve(&auth, test::TestRequest::post().uri(path)).await;
+    assert_eq!(r.status, 405);
+    assert_eq!(r.header("allow"), Some("GET, HEAD, OPTIONS"));
+    assert!(r.www().is_none());
 }
 
 #[actix_web::test]
@@ -140,11 +127,10 @@ async fn unknown_well_known_paths_are_404_without_challenge() {
         // Legacy AS metadata is off by default.
         "/.well-known/oauth-authorization-server",
     ] {
-        let (status, headers, body) = call(&auth, test::TestRequest::get().uri(path)).await;
-        assert_eq!(status, 404, "{path}");
-        assert!(headers.get("www-authenticate").is_none(), "{path}");
-        let body: Value = serde_json::from_slice(&body).unwrap();
-        assert_eq!(body["error"], "not_found");
+        let r = serve(&auth, get(path)).await;
+        assert_eq!(r.status, 404, "{path}");
+        assert!(r.www().is_none(), "{path}");
+        assert_eq!(r.json()["error"], "not_found", "{path}");
     }
     for (path, resource) in [
         (
@@ -156,9 +142,9 @@ async fn unknown_well_known_paths_are_404_without_challenge() {
             "http://127.0.0.1:8080/b",
         ),
     ] {
-        let (status, _, body) = call(&auth, test::TestRequest::get().uri(path)).await;
-        assert_eq!(status, 200);
-        let doc: Value = serde_json::from_slice(&body).unwrap();
+        let r = serve(&auth, get(path)).await;
+        assert_eq!(r.status, 200);
+        let doc = r.json();
         assert_eq!(doc["resource"], resource);
     }
 }
@@ -178,16 +164,9 @@ async fn scope_variant_and_web_data() {
             .service(mcp_auth::well_known_scope()),
     )
     .await;
-    let res = test::call_service(
-        &app,
-        test::TestRequest::get()
-            .uri("/.well-known/oauth-protected-resource")
-            .to_request(),
-    )
-    .await;
-    assert_eq!(res.status(), 200);
-    let doc: Value = test::read_body_json(res).await;
-    assert_eq!(doc["resource"], "http://127.0.0.1:8080/");
+    let r = send(&app, get("/.well-known/oauth-protected-resource")).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["resource"], "http://127.0.0.1:8080/");
 }
 
 #[actix_web::test]
@@ -196,35 +175,22 @@ async fn legacy_authorization_server_metadata() {
     let auth = McpAuth::builder()
         .without_declared_resources()
         .authorization_server(issuer.discovery_config())
-        .resource(ResourceConfig::new("http://127.0.0.1:8080/mcp"))
+        .resource(ResourceConfig::new(RESOURCE))
         .legacy_authorization_server_metadata(true)
         .build()
         .unwrap();
-    let (status, headers, body) = call(
-        &auth,
-        test::TestRequest::get().uri("/.well-known/oauth-authorization-server"),
-    )
-    .await;
-    assert_eq!(status, 200);
-    assert_eq!(header(&headers, "access-control-allow-origin"), Some("*"));
-    let doc: Value = serde_json::from_slice(&body).unwrap();
+    let r = serve(&auth, get("/.well-known/oauth-authorization-server")).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("access-control-allow-origin"), Some("*"));
+    let doc = r.json();
     assert_eq!(doc["issuer"], issuer.issuer());
     assert_eq!(doc["code_challenge_methods_supported"], json!(["S256"]));
-    assert_eq!(
-        issuer.requests(mcp_auth::testing::Endpoint::OAuthMetadata),
-        1
-    );
+    assert_eq!(issuer.requests(Endpoint::OAuthMetadata), 1);
 }
 
 #[actix_web::test]
 async fn missing_app_data_is_a_logged_500_not_a_panic() {
     let app = test::init_service(App::new().configure(mcp_auth::routes)).await;
-    let res = test::call_service(
-        &app,
-        test::TestRequest::get()
-            .uri("/.well-known/oauth-protected-resource")
-            .to_request(),
-    )
-    .await;
-    assert_eq!(res.status(), 500);
+    let r = send(&app, get("/.well-known/oauth-protected-resource")).await;
+    assert_eq!(r.status, 500);
 }

@@ -4,6 +4,8 @@
 //! (a stalled body, a slow answer from before a rotation, odd key sets) is
 //! exact.
 
+mod common;
+
 use std::{
     io::{Read, Write},
     net::{SocketAddr, TcpListener, TcpStream},
@@ -15,20 +17,14 @@ use std::{
     time::{Duration, Instant},
 };
 
-use actix_web::{
-    App, HttpResponse,
-    http::header,
-    test::{self, TestRequest},
-    web,
-};
+use actix_web::{App, HttpResponse, test, web};
+use common::{RESOURCE, TestApp, WithBearer, get, jwks_of, send};
 use jsonwebtoken::Algorithm;
 use mcp_auth::{
     AuthInfo, AuthServerConfig, AuthServerType, ConfigError, HttpOptions, JwtOptions, McpAuth,
     ResourceConfig, config::FetchOptions, testing::TestIssuer, verify::KeyRefreshPolicy,
 };
 use serde_json::{Value, json};
-
-const RESOURCE: &str = "http://127.0.0.1:8080/mcp";
 
 /// How the stub answers the next JWKS request.
 #[derive(Clone)]
@@ -108,16 +104,6 @@ fn answer(mut stream: TcpStream, mode: &Mutex<Mode>, hits: &AtomicUsize) {
     );
 }
 
-/// The issuer's current JWK Set, as it serves it.
-async fn jwks_of(issuer: &TestIssuer) -> Value {
-    let mut res = awc::Client::new()
-        .get(issuer.jwks_uri())
-        .send()
-        .await
-        .unwrap();
-    res.json::<Value>().limit(1 << 20).await.unwrap()
-}
-
 /// Keys go stale at once (so every lookup may refresh), fetches time out
 /// after 500 ms.
 fn auth_with_jwks(issuer: &TestIssuer, jwks_uri: String) -> McpAuth {
@@ -146,33 +132,21 @@ async fn handler(auth: AuthInfo) -> HttpResponse {
     }))
 }
 
-macro_rules! app {
-    ($auth:expr) => {
-        test::init_service(
-            App::new().service(
-                web::resource("/mcp")
-                    .wrap($auth.bearer_auth(RESOURCE).unwrap())
-                    .to(handler),
-            ),
-        )
-        .await
-    };
+/// `/mcp` (any method) behind `auth`'s guard for `RESOURCE`.
+async fn protected_app(auth: &McpAuth) -> impl TestApp + use<> {
+    test::init_service(
+        App::new().service(
+            web::resource("/mcp")
+                .wrap(auth.bearer_auth(RESOURCE).unwrap())
+                .to(handler),
+        ),
+    )
+    .await
 }
 
-async fn status<S, B>(app: &S, token: &str) -> u16
-where
-    S: actix_web::dev::Service<
-            actix_http::Request,
-            Response = actix_web::dev::ServiceResponse<B>,
-            Error = actix_web::Error,
-        >,
-    B: actix_web::body::MessageBody,
-{
-    let req = TestRequest::get()
-        .uri("/mcp")
-        .insert_header((header::AUTHORIZATION, format!("Bearer {token}")))
-        .to_request();
-    test::call_service(app, req).await.status().as_u16()
+/// The status of a GET to `/mcp` carrying `token`.
+async fn status(app: &impl TestApp, token: &str) -> u16 {
+    send(app, get("/mcp").bearer(token)).await.status
 }
 
 #[actix_web::test]
@@ -181,7 +155,7 @@ async fn a_stalled_jwks_body_never_wedges_the_key_store() {
     let stub = Stub::start(json!({"keys": []}));
     stub.set(Mode::StallBody);
     let auth = auth_with_jwks(&issuer, stub.url());
-    let app = app!(auth);
+    let app = protected_app(&auth).await;
     let token = issuer.token(RESOURCE, &[]);
 
     // First use against a stalled body: a bounded 503, not a hang.
@@ -231,7 +205,7 @@ async fn a_new_kid_joining_an_older_refresh_is_not_negatively_cached() {
     let before_rotation = jwks_of(&issuer).await;
     let stub = Stub::start(before_rotation.clone());
     let auth = auth_with_jwks(&issuer, stub.url());
-    let app = app!(auth);
+    let app = protected_app(&auth).await;
     let token = issuer.token(RESOURCE, &[]);
     assert_eq!(status(&app, &token).await, 200);
 
@@ -270,7 +244,7 @@ async fn keys_sharing_a_kid_each_verify_their_own_algorithm() {
     }
     let stub = Stub::start(jwks);
     let auth = auth_with_jwks(&issuer, stub.url());
-    let app = app!(auth);
+    let app = protected_app(&auth).await;
     let rs = issuer.token_builder(RESOURCE).key(&rsa_kid).sign();
     let es = issuer
         .token_builder(RESOURCE)
@@ -301,7 +275,7 @@ async fn private_and_non_verify_keys_are_never_used() {
         }
         let stub = Stub::start(doctored);
         let auth = auth_with_jwks(&issuer, stub.url());
-        let app = app!(auth);
+        let app = protected_app(&auth).await;
         assert_eq!(status(&app, &token).await, 401, "{member}: {value}");
     }
     // The same key with `key_ops: ["verify"]` is fine.
@@ -311,7 +285,7 @@ async fn private_and_non_verify_keys_are_never_used() {
     }
     let stub = Stub::start(allowed);
     let auth = auth_with_jwks(&issuer, stub.url());
-    let app = app!(auth);
+    let app = protected_app(&auth).await;
     assert_eq!(status(&app, &token).await, 200);
 }
 
@@ -320,7 +294,7 @@ async fn out_of_range_dates_are_refused_and_nothing_panics() {
     let issuer = TestIssuer::start().await;
     let stub = Stub::start(jwks_of(&issuer).await);
     let auth = auth_with_jwks(&issuer, stub.url());
-    let app = app!(auth);
+    let app = protected_app(&auth).await;
     for exp in [
         json!(u64::MAX),
         json!(1e300),

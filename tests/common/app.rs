@@ -26,7 +26,7 @@ pub fn build_auth(server: AuthServerConfig, jwt: JwtOptions) -> McpAuth {
 
 /// The standard app with `auth` in app data, metadata routes, and `guard`
 /// protecting every route.
-pub async fn standard_app(auth: &McpAuth, guard: BearerAuth) -> impl TestApp {
+pub async fn standard_app(auth: &McpAuth, guard: BearerAuth) -> impl TestApp + use<> {
     test::init_service(
         App::new()
             .app_data(auth.clone())
@@ -66,7 +66,7 @@ pub async fn standard_app(auth: &McpAuth, guard: BearerAuth) -> impl TestApp {
 }
 
 /// The standard app guarded by `auth.bearer_auth(RESOURCE)` as it is.
-pub async fn default_app(auth: &McpAuth) -> impl TestApp {
+pub async fn default_app(auth: &McpAuth) -> impl TestApp + use<> {
     standard_app(auth, auth.bearer_auth(RESOURCE).unwrap()).await
 }
 
