@@ -6,7 +6,7 @@
 //! calling worker; fetches are rare (discovery, key rotation), so this costs
 //! nothing on the request path.
 
-use std::{net::IpAddr, time::Duration};
+use std::time::Duration;
 
 use actix_web::http::header;
 use awc::error::{ConnectError, SendRequestError};
@@ -14,6 +14,7 @@ use serde_json::{Map, Value};
 use url::Url;
 
 use crate::error::FetchError;
+use mcp_auth_rules::resource::is_loopback;
 
 /// Limits for every outgoing request (discovery, JWKS, introspection).
 #[derive(Debug, Clone)]
@@ -80,16 +81,6 @@ impl HttpOptions {
                 reason: format!("unsupported scheme `{other}`"),
             }),
         }
-    }
-}
-
-/// `localhost`, `127.0.0.0/8` or `::1`.
-pub(crate) fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
-        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
-        None => false,
     }
 }
 
