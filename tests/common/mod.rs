@@ -7,7 +7,9 @@
 #![allow(dead_code)]
 
 pub mod app;
+pub mod introspection;
 pub mod token_table;
+pub mod two_resources;
 
 use std::{
     sync::atomic::{AtomicUsize, Ordering},
