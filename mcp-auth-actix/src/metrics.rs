@@ -54,8 +54,10 @@
 //! `status` (not 2xx), `too_large`, `invalid` (not JSON, not an object, not
 //! the expected document), `url` (refused before sending).
 //!
-//! The hot path (a cached token) allocates nothing: its series are keyed
-//! once per resource and only looked up in the recorder.
+//! The request path's series are registered with the recorder at their
+//! first use, then updated through their handles: a cached token costs no
+//! allocation and no registry lookup. So install the recorder first (before
+//! building `McpAuth`, which also describes the series to it).
 
 use actix_web::http::StatusCode;
 
@@ -246,6 +248,8 @@ mod on {
         describe_counter, describe_gauge, describe_histogram, with_recorder,
     };
 
+    use std::sync::{Arc, OnceLock};
+
     use super::{Cache, CacheKind, Decision, FetchKind, Stopwatch};
     use crate::{error::FetchError, http};
 
@@ -299,49 +303,62 @@ mod on {
     pub(super) struct ResourceSeries {
         resource: SharedString,
         cache: Option<CacheKind>,
-        /// `requests_total{outcome="ok", reason="none"}`: the hot path's.
-        accepted: Key,
+        /// Registered with the recorder installed at the first use.
+        handles: OnceLock<Handles>,
+    }
+
+    /// What the request path updates, without a registry lookup.
+    struct Handles {
+        /// `requests_total{outcome="ok", reason="none"}`.
+        accepted: Counter,
         /// `verification_seconds`, indexed by `Cache`.
-        verified: [Key; 2],
+        seconds: [Histogram; 2],
+        /// `token_cache_hits_total` and `_misses_total`, indexed by `Cache`.
+        lookups: Option<[Counter; 2]>,
     }
 
     impl ResourceSeries {
         pub(super) fn new(resource: &str, cache: Option<CacheKind>) -> Self {
             describe();
-            let resource = SharedString::from(std::sync::Arc::<str>::from(resource));
-            let verified = |cache: &'static str| {
-                Key::from_parts(
-                    VERIFICATION_SECONDS,
-                    vec![
-                        Label::new("resource", resource.clone()),
-                        Label::from_static_parts("cache", cache),
-                    ],
-                )
-            };
             Self {
-                accepted: requests(&resource, Decision::ACCEPTED),
-                verified: [verified("hit"), verified("miss")],
-                resource,
+                resource: SharedString::from(Arc::<str>::from(resource)),
                 cache,
+                handles: OnceLock::new(),
             }
+        }
+
+        fn handles(&self) -> &Handles {
+            self.handles.get_or_init(|| {
+                let seconds = |cache: &'static str| {
+                    let labels = vec![
+                        Label::new("resource", self.resource.clone()),
+                        Label::from_static_parts("cache", cache),
+                    ];
+                    histogram(&Key::from_parts(VERIFICATION_SECONDS, labels))
+                };
+                Handles {
+                    accepted: counter(&requests(&self.resource, Decision::ACCEPTED)),
+                    seconds: [seconds("hit"), seconds("miss")],
+                    lookups: self
+                        .cache
+                        .map(|kind| [&HITS, &MISSES].map(|keys| counter(&keys[kind as usize]))),
+                }
+            })
         }
 
         pub(super) fn decided(&self, decision: Decision) {
             if decision == Decision::ACCEPTED {
-                counter(&self.accepted).increment(1);
+                self.handles().accepted.increment(1);
             } else {
                 counter(&requests(&self.resource, decision)).increment(1);
             }
         }
 
         pub(super) fn verified(&self, started: &Stopwatch, cache: Cache) {
-            histogram(&self.verified[cache as usize]).record(started.seconds());
-            if let Some(kind) = self.cache {
-                let keys = match cache {
-                    Cache::Hit => &HITS,
-                    Cache::Miss => &MISSES,
-                };
-                counter(&keys[kind as usize]).increment(1);
+            let handles = self.handles();
+            handles.seconds[cache as usize].record(started.seconds());
+            if let Some(lookups) = &handles.lookups {
+                lookups[cache as usize].increment(1);
             }
         }
     }
