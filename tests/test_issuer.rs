@@ -332,3 +332,101 @@ async fn registration_and_authorization_code_with_pkce() {
         .unwrap();
     assert_eq!(res.status(), 400);
 }
+
+/// Browser-based clients discover, register and get tokens cross-origin:
+/// preflights are answered (204, any origin, the requested headers) without
+/// reaching the endpoints, and every response, errors included, carries
+/// `Access-Control-Allow-Origin: *`.
+#[actix_web::test]
+async fn cors_for_browser_clients() {
+    let issuer = TestIssuer::start_with_path("/tenant").await;
+    let iss = issuer.issuer().to_owned();
+    let origin = iss.trim_end_matches("/tenant").to_owned();
+    let client = awc::Client::default();
+    let page = "http://127.0.0.1:9";
+    for (url, method, headers) in [
+        (
+            issuer.token_endpoint(),
+            "POST",
+            "authorization,content-type",
+        ),
+        (format!("{iss}/register"), "POST", "content-type"),
+        (
+            format!("{origin}/.well-known/oauth-authorization-server/tenant"),
+            "GET",
+            "mcp-protocol-version",
+        ),
+    ] {
+        let res = client
+            .request(actix_web::http::Method::OPTIONS, &url)
+            .insert_header(("Origin", page))
+            .insert_header(("Access-Control-Request-Method", method))
+            .insert_header(("Access-Control-Request-Headers", headers))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 204, "{url}");
+        let h = |name: &str| {
+            res.headers()
+                .get(name)
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .to_owned()
+        };
+        assert_eq!(h("access-control-allow-origin"), "*", "{url}");
+        assert_eq!(h("access-control-allow-methods"), "GET, POST, OPTIONS");
+        assert_eq!(h("access-control-allow-headers"), headers);
+    }
+    assert_eq!(issuer.requests(Endpoint::Token), 0, "preflights stay out");
+    assert_eq!(issuer.requests(Endpoint::Registration), 0);
+    assert_eq!(issuer.requests(Endpoint::OAuthMetadata), 0);
+
+    let acao = |res: &awc::ClientResponse<_>| {
+        res.headers()
+            .get("access-control-allow-origin")
+            .map(|v| v.to_str().unwrap().to_owned())
+    };
+    let res = client
+        .get(format!(
+            "{origin}/.well-known/oauth-authorization-server/tenant"
+        ))
+        .insert_header(("Origin", page))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!((res.status().as_u16(), acao(&res)), (200, Some("*".into())));
+    let res = client
+        .post(format!("{iss}/register"))
+        .insert_header(("Origin", page))
+        .send_json(&json!({"grant_types": ["client_credentials"]}))
+        .await
+        .unwrap();
+    assert_eq!((res.status().as_u16(), acao(&res)), (201, Some("*".into())));
+    let res = client
+        .post(issuer.token_endpoint())
+        .insert_header(("Origin", page))
+        .basic_auth("browser", "secret")
+        .send_form(&[
+            ("grant_type", "client_credentials"),
+            ("resource", "https://api.example/mcp"),
+        ])
+        .await
+        .unwrap();
+    assert_eq!((res.status().as_u16(), acao(&res)), (200, Some("*".into())));
+    // An error is readable too (the page can show `invalid_target`).
+    let res = client
+        .post(issuer.token_endpoint())
+        .insert_header(("Origin", page))
+        .send_form(&[("grant_type", "client_credentials")])
+        .await
+        .unwrap();
+    assert_eq!((res.status().as_u16(), acao(&res)), (400, Some("*".into())));
+    // A plain OPTIONS (no Access-Control-Request-Method) is not a preflight.
+    let res = client
+        .request(actix_web::http::Method::OPTIONS, issuer.token_endpoint())
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(res.status(), 204);
+}

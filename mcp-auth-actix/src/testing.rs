@@ -8,7 +8,9 @@
 //! real MCP clients can run their whole OAuth flow against it. It mints tokens with fresh keys (RS256, PS256,
 //! ES256, EdDSA), rotates keys, counts requests per endpoint, and can make
 //! its JWKS endpoint fail, hang, stall mid-body, return garbage or an empty
-//! key set ([`JwksMode`]).
+//! key set ([`JwksMode`]). Like the authorization servers browser-based MCP
+//! clients use, it answers CORS: preflights get 204 for any origin, and
+//! every response carries `Access-Control-Allow-Origin: *`.
 //!
 //! Never trust a test issuer in production: anyone holding it can mint tokens.
 //!
@@ -35,7 +37,12 @@ use std::{
     time::Duration,
 };
 
-use actix_web::{HttpRequest, HttpResponse, dev::ServerHandle, http::header, web};
+use actix_web::{
+    HttpRequest, HttpResponse,
+    dev::{ServerHandle, Service, ServiceRequest, ServiceResponse},
+    http::header,
+    web,
+};
 use aws_lc_rs::{
     rand::SystemRandom,
     rsa::KeySize,
@@ -271,6 +278,7 @@ impl TestIssuer {
             let p = |s: &str| s.replace("{path}", &path);
             actix_web::App::new()
                 .app_data(data.clone())
+                .wrap_fn(cors)
                 .route(
                     &p("/.well-known/oauth-authorization-server{path}"),
                     web::get().to(oauth_metadata),
@@ -590,6 +598,34 @@ impl TokenBuilder<'_> {
         header.insert("kid".into(), key.kid.clone().into());
         header.extend(self.header);
         self.issuer.state.sign(&header, &self.claims, &key)
+    }
+}
+
+/// CORS for every endpoint, so that a page on any origin can discover,
+/// register and get tokens: a preflight is answered here with 204
+/// (`GET, POST, OPTIONS`, the requested headers); every other response gets
+/// `Access-Control-Allow-Origin: *`. No credentials mode: clients
+/// authenticate with headers or the body, never with cookies.
+fn cors<S>(
+    req: ServiceRequest,
+    service: &S,
+) -> impl Future<Output = Result<ServiceResponse, actix_web::Error>> + use<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse, Error = actix_web::Error>,
+{
+    let answer = if crate::cors::is_preflight(req.request()) {
+        let res = crate::cors::preflight(req.request(), Some("GET, POST, OPTIONS"));
+        futures_util::future::Either::Left(std::future::ready(Ok(req.into_response(res))))
+    } else {
+        futures_util::future::Either::Right(service.call(req))
+    };
+    async move {
+        let mut res = answer.await?;
+        res.headers_mut().insert(
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            header::HeaderValue::from_static("*"),
+        );
+        Ok(res)
     }
 }
 

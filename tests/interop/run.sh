@@ -3,12 +3,17 @@
 # examples/rmcp, the official Rust SDK) against a real authorization server
 # (oidc-provider), the official MCP TypeScript and Python SDKs (client
 # credentials, and the TypeScript SDK's interactive flow against our own
-# test issuer), and the MCP conformance suite (informational).
+# test issuer), a real browser (headless Chromium driving a page from another
+# origin: CORS), and the MCP conformance suite (informational).
 #
 #   tests/interop/run.sh
 #
+# Needs Chromium for the browser step (Debian: apt-get install chromium; .ci/run
+# installs it): without it that step is a FAIL, never a skip.
+#
 # Environment (all optional):
 #   INTEROP_SKIP_INSTALL=1  reuse node_modules/ and .venv/ as they are
+#   CHROMIUM=/path          the browser binary (default: chromium on PATH)
 #   UPDATE_CONFORMANCE=1    rewrite CONFORMANCE.md from this run
 #   KEEP_LOGS=1             print where the logs are even when everything passed
 #
@@ -221,10 +226,22 @@ port=$(free_port)
 start quickstart-embedded env BIND="127.0.0.1:$port" "$EXAMPLES/quickstart"
 if wait_http quickstart-embedded "http://127.0.0.1:$port/.well-known/oauth-protected-resource/mcp"; then
   step ts-interactive 120 env MCP_URL="http://127.0.0.1:$port/mcp" "$NODE" "$HERE/ts_interactive.mjs"
+  echo "== 2c. a real browser (headless Chromium, puppeteer-core): a page on another origin, CORS end to end"
+  step browser-quickstart 180 env LABEL=quickstart MCP_URL="http://127.0.0.1:$port/mcp" "$NODE" "$HERE/browser.mjs"
 else
   line "FAIL  quickstart with its embedded test issuer did not start"
 fi
 stop quickstart-embedded
+if [[ $HAVE_RMCP == 1 ]]; then # the same page against BearerAuth as middleware (rmcp_server, embedded test issuer)
+  port=$(free_port)
+  start rmcp-embedded env BIND="127.0.0.1:$port" "$RMCP_SERVER"
+  if wait_http rmcp-embedded "http://127.0.0.1:$port/.well-known/oauth-protected-resource/mcp"; then
+    step browser-rmcp 180 env LABEL=rmcp_server MCP_URL="http://127.0.0.1:$port/mcp" "$NODE" "$HERE/browser.mjs"
+  else
+    line "FAIL  rmcp_server with its embedded test issuer did not start"
+  fi
+  stop rmcp-embedded
+fi
 
 echo "== 1b. expiry (TTL 3 s + 30 s leeway) and key rotation"
 step provider-expiry 120 "$NODE" "$HERE/provider_checks.mjs" expiry
