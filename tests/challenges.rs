@@ -18,10 +18,18 @@ use common::{
         Options, check_requests, check_tokens,
     },
 };
-use mcp_auth::{AuthError, JwtOptions, McpAuth, ResourceConfig, testing::TestIssuer};
+use mcp_auth::{AuthError, BearerAuth, JwtOptions, McpAuth, ResourceConfig, testing::TestIssuer};
 use serde_json::{Value, json};
 
 const MALFORMED: &str = "well-formed";
+
+/// The guard for `RESOURCE` with `required_scopes(["mcp:read"])`.
+fn needs_read(auth: &McpAuth) -> BearerAuth {
+    auth.bearer_auth(RESOURCE)
+        .unwrap()
+        .required_scopes(["mcp:read"])
+        .unwrap()
+}
 
 #[actix_web::test]
 async fn malformed_tokens_are_invalid() {
@@ -151,12 +159,7 @@ async fn the_metadata_document_is_served_next_to_the_protected_route() {
 async fn required_scopes_and_step_up() {
     let issuer = TestIssuer::start().await;
     let auth = build_auth(issuer.resolved_config(), JwtOptions::default());
-    let guard = auth
-        .bearer_auth(RESOURCE)
-        .unwrap()
-        .required_scopes(["mcp:read"])
-        .unwrap();
-    let app = standard_app(&auth, guard).await;
+    let app = standard_app(&auth, needs_read(&auth)).await;
     let read = issuer.token(RESOURCE, &["mcp:read"]);
 
     // (case, request, status, error, scope of the challenge)
@@ -312,13 +315,7 @@ fn json_rpc_error(err: AuthError, _req: &actix_web::HttpRequest) -> actix_web::E
 async fn a_per_route_error_handler_renders_the_response() {
     let issuer = TestIssuer::start().await;
     let auth = build_auth(issuer.resolved_config(), JwtOptions::default());
-    let guard = auth
-        .bearer_auth(RESOURCE)
-        .unwrap()
-        .required_scopes(["mcp:read"])
-        .unwrap()
-        .error_handler(json_rpc_error);
-    let app = standard_app(&auth, guard).await;
+    let app = standard_app(&auth, needs_read(&auth).error_handler(json_rpc_error)).await;
 
     let resp = send(&app, bearer("x.y.z")).await;
     assert_eq!(resp.status, 401);

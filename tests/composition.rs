@@ -25,11 +25,9 @@ async fn a_route_guard_is_never_skipped_under_an_outer_middleware() {
     let hits = Hits::default();
     let stricter_same = s.guard(A).required_scopes(["admin"]).unwrap();
     let other = s.guard(B).required_scopes(["admin"]).unwrap();
-    let app = test::init_service(
-        App::new()
-            .app_data(web::Data::new(hits.clone()))
-            .app_data(s.auth.clone())
-            .service(
+    let app = hits
+        .app(|cfg| {
+            cfg.app_data(s.auth.clone()).service(
                 web::scope("")
                     .wrap(s.guard(A))
                     .service(web::resource("/other").app_data(other.clone()).to(handler))
@@ -41,9 +39,9 @@ async fn a_route_guard_is_never_skipped_under_an_outer_middleware() {
                     .service(web::resource("/maybe").app_data(other).to(maybe))
                     .service(web::resource("/inner-wrap").wrap(s.guard(B)).to(plain))
                     .service(web::resource("/outer-only").to(handler)),
-            ),
-    )
-    .await;
+            );
+        })
+        .await;
     let a_plain = s.token(A, &[]);
     let a_admin = s.token(A, &["admin"]);
     let b_admin = s.token(B, &["admin"]);
@@ -98,14 +96,15 @@ async fn a_route_guard_is_never_skipped_under_an_outer_middleware() {
 async fn nested_middlewares_for_two_resources_need_a_token_for_both() {
     let s = Setup::new().await;
     let hits = Hits::default();
-    let app = test::init_service(
-        App::new().app_data(web::Data::new(hits.clone())).service(
-            web::scope("/x")
-                .wrap(s.guard(A))
-                .service(web::resource("").wrap(s.guard(B)).to(handler)),
-        ),
-    )
-    .await;
+    let app = hits
+        .app(|cfg| {
+            cfg.service(
+                web::scope("/x")
+                    .wrap(s.guard(A))
+                    .service(web::resource("").wrap(s.guard(B)).to(handler)),
+            );
+        })
+        .await;
     for token in [s.token(A, &["admin"]), s.token(B, &["admin"])] {
         assert_eq!(send(&app, post_json("/x").bearer(&token)).await.status, 401);
     }
@@ -118,20 +117,19 @@ async fn nested_middlewares_for_two_resources_need_a_token_for_both() {
 async fn preflights_are_answered_by_the_guard() {
     let s = Setup::new().await;
     let hits = Hits::default();
-    let app = test::init_service(
-        App::new()
-            .app_data(web::Data::new(hits.clone()))
-            .app_data(s.auth.clone())
-            .service(web::resource("/wrapped").wrap(s.guard(A)).to(plain))
-            .service(web::resource("/extracted").app_data(s.guard(A)).to(handler))
-            .service(web::resource("/single").to(maybe))
-            .service(
-                web::scope("/scope")
-                    .wrap(s.tools(A))
-                    .default_service(web::to(plain)),
-            ),
-    )
-    .await;
+    let app = hits
+        .app(|cfg| {
+            cfg.app_data(s.auth.clone())
+                .service(web::resource("/wrapped").wrap(s.guard(A)).to(plain))
+                .service(web::resource("/extracted").app_data(s.guard(A)).to(handler))
+                .service(web::resource("/single").to(maybe))
+                .service(
+                    web::scope("/scope")
+                        .wrap(s.tools(A))
+                        .default_service(web::to(plain)),
+                );
+        })
+        .await;
     let bad = "Bearer not.a.token";
     for path in ["/wrapped", "/extracted", "/single", "/scope/anything"] {
         for auth in [None, Some(bad)] {
@@ -241,40 +239,31 @@ async fn bad_guard_configuration_fails_when_built() {
 async fn request_time_wiring_mistakes_are_500s_that_say_why() {
     let s = Setup::new().await;
     let hits = Hits::default();
-    let app = test::init_service(
-        App::new()
-            .app_data(web::Data::new(hits.clone()))
-            .service(web::resource("/no-auth").to(handler)),
-    )
-    .await;
-    let r = send(&app, post_json("/no-auth").bearer(&s.token(A, &[]))).await;
-    assert_eq!(r.status, 500);
-    assert_eq!(r.json()["error"], "server_error");
-    if cfg!(debug_assertions) {
-        assert!(
-            r.json()["cause"]
-                .as_str()
-                .unwrap()
-                .contains("no `McpAuth` in app data")
-        );
-    }
-    // Two resources and nothing says which protects the route.
-    let app = test::init_service(
-        App::new()
-            .app_data(web::Data::new(hits.clone()))
-            .app_data(s.auth.clone())
-            .service(web::resource("/ambiguous").to(handler)),
-    )
-    .await;
-    let r = send(&app, post_json("/ambiguous").bearer(&s.token(A, &[]))).await;
-    assert_eq!(r.status, 500);
-    if cfg!(debug_assertions) {
-        assert!(
-            r.json()["cause"]
-                .as_str()
-                .unwrap()
-                .contains("several resources")
-        );
+    // (case, `McpAuth` in app data, what the 500 says in debug builds)
+    let cases = [
+        ("no `McpAuth`", false, "no `McpAuth` in app data"),
+        (
+            "two resources and nothing says which protects the route",
+            true,
+            "several resources",
+        ),
+    ];
+    for (case, with_auth, cause) in cases {
+        let app = hits
+            .app(|cfg| {
+                if with_auth {
+                    cfg.app_data(s.auth.clone());
+                }
+                cfg.service(web::resource("/route").to(handler));
+            })
+            .await;
+        let r = send(&app, post_json("/route").bearer(&s.token(A, &[]))).await;
+        assert_eq!(r.status, 500, "{case}");
+        assert_eq!(r.json()["error"], "server_error", "{case}");
+        if cfg!(debug_assertions) {
+            let said = r.json()["cause"].as_str().unwrap_or_default().to_owned();
+            assert!(said.contains(cause), "{case}: {said}");
+        }
     }
     assert_eq!(hits.count(), 0);
 }

@@ -31,6 +31,21 @@ use mcp_auth::{
     testing::{IntrospectionMode, TestIssuer},
 };
 
+/// A build error about the introspection endpoint.
+#[track_caller]
+fn assert_endpoint_error(err: &ConfigError, ctx: &str) {
+    assert!(
+        matches!(
+            err,
+            ConfigError::InvalidField {
+                field: "introspection_endpoint",
+                ..
+            }
+        ),
+        "{ctx}: {err}"
+    );
+}
+
 /// A test issuer, with the log capture installed first (see
 /// [`the_token_is_never_logged`]).
 async fn start_issuer() -> TestIssuer {
@@ -52,17 +67,8 @@ async fn several_servers_publishing_an_endpoint_need_an_explicit_one() {
     )
     .err()
     .unwrap_or_else(|| panic!("ambiguous introspection endpoint refused by build()"));
+    assert_endpoint_error(&err, "two endpoints");
     let message = err.to_string();
-    assert!(
-        matches!(
-            err,
-            ConfigError::InvalidField {
-                field: "introspection_endpoint",
-                ..
-            }
-        ),
-        "{message}"
-    );
     assert!(
         message.contains("several authorization servers publish an introspection endpoint"),
         "{message}"
@@ -146,16 +152,7 @@ async fn bad_introspection_endpoint_is_a_build_error() {
         )
         .err()
         .unwrap_or_else(|| panic!("{bad}: accepted by build()"));
-        assert!(
-            matches!(
-                err,
-                ConfigError::InvalidField {
-                    field: "introspection_endpoint",
-                    ..
-                }
-            ),
-            "{bad}: {err}"
-        );
+        assert_endpoint_error(&err, bad);
     }
     // The builder's flag (or the introspection's own) admits plain http.
     let insecure = "http://as.example.com/introspect";

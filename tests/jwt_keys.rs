@@ -42,6 +42,14 @@ async fn assert_fresh_token_ok(app: &impl TestApp, issuer: &TestIssuer, ctx: &st
     assert_ok(&send(app, bearer(&issuer.token(RESOURCE, &[]))).await, ctx);
 }
 
+/// The default app trusting `issuer`, after a first request loaded its keys.
+async fn warmed_up_app(issuer: &TestIssuer) -> impl TestApp + use<> {
+    let auth = build_auth(issuer.resolved_config(), JwtOptions::default());
+    let app = default_app(&auth).await;
+    assert_fresh_token_ok(&app, issuer, "warm-up").await;
+    app
+}
+
 // ---------------------------------------------------------------------------
 // Rotation
 // ---------------------------------------------------------------------------
@@ -197,9 +205,7 @@ async fn garbage_jwks_is_a_503() {
 #[actix_web::test]
 async fn concurrent_requests_for_a_new_kid_share_one_fetch() {
     let issuer = TestIssuer::start().await;
-    let auth = build_auth(issuer.resolved_config(), JwtOptions::default());
-    let app = default_app(&auth).await;
-    assert_fresh_token_ok(&app, &issuer, "warm-up").await;
+    let app = warmed_up_app(&issuer).await;
     let before = issuer.requests(Endpoint::Jwks);
 
     let new_kid = issuer.add_key(Algorithm::RS256);
@@ -223,9 +229,7 @@ async fn concurrent_requests_for_a_new_kid_share_one_fetch() {
 #[actix_web::test]
 async fn flood_of_random_kids_costs_few_fetches() {
     let issuer = TestIssuer::start().await;
-    let auth = build_auth(issuer.resolved_config(), JwtOptions::default());
-    let app = default_app(&auth).await;
-    assert_fresh_token_ok(&app, &issuer, "warm-up").await;
+    let app = warmed_up_app(&issuer).await;
     let before = issuer.requests(Endpoint::Jwks);
 
     for i in 0..50 {

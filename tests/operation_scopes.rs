@@ -7,9 +7,8 @@
 mod common;
 
 use actix_web::{
-    App,
     http::{Method, header},
-    test, web,
+    web,
 };
 use common::{
     TestApp, WithBearer, call, post_json, rpc, send,
@@ -20,13 +19,12 @@ use serde_json::{Value, json};
 /// `/mcp` guarded by `s.tools(resource)` in front of `plain`, and the
 /// counter of its runs.
 async fn tools_app(s: &Setup, resource: &str) -> (impl TestApp + use<>, Hits) {
-    let hits = Hits::default();
-    let app = test::init_service(
-        App::new()
-            .app_data(web::Data::new(hits.clone()))
-            .service(web::resource("/mcp").wrap(s.tools(resource)).to(plain)),
-    )
-    .await;
+    let (hits, guard) = (Hits::default(), s.tools(resource));
+    let app = hits
+        .app(|cfg| {
+            cfg.service(web::resource("/mcp").wrap(guard).to(plain));
+        })
+        .await;
     (app, hits)
 }
 
@@ -359,15 +357,14 @@ async fn mcp_method_headers_are_authorized_then_cross_checked() {
 async fn operation_scopes_work_as_extractor_configuration_too() {
     let s = Setup::new().await;
     let hits = Hits::default();
-    let app = test::init_service(
-        App::new()
-            .app_data(web::Data::new(hits.clone()))
-            .app_data(s.auth.clone())
-            .service(web::resource("/mcp").app_data(s.tools(A)).to(handler))
-            .service(web::resource("/late").app_data(s.tools(A)).to(auth_last))
-            .service(web::resource("/maybe").app_data(s.tools(A)).to(maybe)),
-    )
-    .await;
+    let app = hits
+        .app(|cfg| {
+            cfg.app_data(s.auth.clone())
+                .service(web::resource("/mcp").app_data(s.tools(A)).to(handler))
+                .service(web::resource("/late").app_data(s.tools(A)).to(auth_last))
+                .service(web::resource("/maybe").app_data(s.tools(A)).to(maybe));
+        })
+        .await;
     let read = s.token(A, &["read"]);
     let write = s.token(A, &["read", "write"]);
     let r = send(

@@ -7,12 +7,14 @@ use std::sync::{
     atomic::{AtomicUsize, Ordering},
 };
 
-use actix_web::{HttpResponse, web};
+use actix_web::{App, HttpResponse, test, web};
 use mcp_auth::{
     AuthInfo, BearerAuth, MaybeAuthInfo, McpAuth, OperationScopes, ResourceConfig,
     testing::TestIssuer,
 };
 use serde_json::json;
+
+use super::TestApp;
 
 pub const A: &str = "http://127.0.0.1:8080/a";
 pub const B: &str = "http://127.0.0.1:8080/b";
@@ -24,6 +26,20 @@ pub struct Hits(Arc<AtomicUsize>);
 impl Hits {
     pub fn count(&self) -> usize {
         self.0.load(Ordering::SeqCst)
+    }
+
+    /// An app counting its handler runs here, with the routes (and any other
+    /// app data) that `routes` configures.
+    pub async fn app<F>(&self, routes: F) -> impl TestApp + use<F>
+    where
+        F: FnOnce(&mut web::ServiceConfig),
+    {
+        test::init_service(
+            App::new()
+                .app_data(web::Data::new(self.clone()))
+                .configure(routes),
+        )
+        .await
     }
 }
 
