@@ -348,3 +348,48 @@ async fn macro_guard_applies_under_an_outer_middleware() {
         assert!(res.challenge().contains("invalid_token"));
     }
 }
+
+/// A browser page on another origin can read a protected handler's answer:
+/// the macro adds the CORS headers the middleware adds (only when the
+/// request carries an `Origin`, and never over the handler's own).
+#[actix_web::test]
+async fn successful_answers_are_readable_cross_origin() {
+    let issuer = TestIssuer::start().await;
+    let app = app!(issuer);
+    let read = issuer.token(NOTES, &["notes:read"]);
+    let tasks_token = issuer.token(TASKS, &[]);
+    let origin = ("Origin", "http://page.example");
+    let cases = [
+        (
+            "with Origin",
+            get("/notes").bearer(&read).insert_header(origin),
+            Some("*"),
+        ),
+        ("without Origin", get("/notes").bearer(&read), None),
+        (
+            "no AuthInfo argument",
+            get("/tasks").bearer(&tasks_token).insert_header(origin),
+            Some("*"),
+        ),
+        (
+            "optional auth, anonymous",
+            get("/tasks/public").insert_header(origin),
+            Some("*"),
+        ),
+    ];
+    for (case, req, allow_origin) in cases {
+        let res = send(&app, req).await;
+        assert_eq!(res.status, 200, "{case}");
+        assert_eq!(
+            res.header("access-control-allow-origin").as_deref(),
+            allow_origin,
+            "{case}"
+        );
+        if allow_origin.is_some() {
+            let exposed = res
+                .header("access-control-expose-headers")
+                .unwrap_or_default();
+            assert!(exposed.contains("WWW-Authenticate"), "{case}: {exposed}");
+        }
+    }
+}

@@ -4,7 +4,7 @@
 
 use std::marker::PhantomData;
 
-use actix_web::{FromRequest, HttpRequest, dev::Payload};
+use actix_web::{FromRequest, HttpRequest, HttpResponse, dev::Payload, http::header};
 use futures_util::future::LocalBoxFuture;
 
 pub use inventory;
@@ -131,5 +131,22 @@ impl<R: DeclaredResource, const OPTIONAL: bool> FromRequest for Guarded<R, OPTIO
                 _resource: PhantomData,
             })
         })
+    }
+}
+
+/// The response of a `#[protected_resource]` handler: the handler's own,
+/// readable by a browser page on another origin when the request has an
+/// `Origin` (as `BearerAuth` as middleware does for the service it wraps).
+pub struct Cors<R>(pub R);
+
+impl<R: actix_web::Responder> actix_web::Responder for Cors<R> {
+    type Body = R::Body;
+
+    fn respond_to(self, req: &HttpRequest) -> HttpResponse<Self::Body> {
+        let mut res = self.0.respond_to(req);
+        if req.headers().contains_key(header::ORIGIN) {
+            crate::cors::expose(res.headers_mut());
+        }
+        res
     }
 }

@@ -470,6 +470,11 @@ fn emit(decl: &Declaration, func: ItemFn) -> TokenStream {
             output,
             ..
         } = &sig;
+        // The handler's response, made readable by browsers (CORS).
+        let output = match output {
+            syn::ReturnType::Default => quote!(-> #private::Cors<()>),
+            syn::ReturnType::Type(arrow, ty) => quote!(#arrow #private::Cors<#ty>),
+        };
         quote! {
             #constness #asyncness #unsafety #abi #fn_token #ident #generics (
                 #guard: #guard_ty,
@@ -512,7 +517,7 @@ fn emit(decl: &Declaration, func: ItemFn) -> TokenStream {
         #(#attrs)*
         #vis #outer_sig {
             #inner_fn
-            #inner #turbofish (#(#call_args),*).await
+            #private::Cors(#inner #turbofish (#(#call_args),*).await)
         }
     }
 }
