@@ -1,144 +1,39 @@
-//! [`McpAuth`]: the validated configuration shared by the metadata endpoints,
-//! the middleware and the extractors. Every configuration mistake is
-//! reported by [`McpAuthBuilder::build`], never on a request.
+//! [`McpAuthBuilder`]: the configuration path. Collects resources,
+//! authorization servers and options, then [`build`](McpAuthBuilder::build)
+//! validates everything and creates the runtime state ([`McpAuth`]): one
+//! `ProtectedResource` per resource, one `AuthServer` per issuer. Every
+//! configuration mistake is reported here, never on a request.
 
 use std::{
     collections::{HashMap, hash_map::Entry},
-    fmt,
     sync::Arc,
 };
 
-use actix_web::{HttpRequest, web, web::Bytes};
+use actix_web::{HttpRequest, web::Bytes};
 use url::Url;
 
 use mcp_auth_rules as rules;
 
 use crate::{
     __private::{ResourceDeclaration, declarations},
-    BearerAuth, ResourceServerMetadata,
+    BearerAuth, McpAuth,
+    auth::Inner,
     config::{AuthServerConfig, AuthServerSource, validate_server_config},
-    error::{AuthError, ConfigError, ResourceContext},
+    error::{AuthError, ConfigError},
     guard::ErrorHandler,
     metadata::{WELL_KNOWN_PREFIX, well_known_path, well_known_url},
     metrics::{CacheKind, ResourceMetrics},
     operations::OperationScopes,
+    resource::{
+        ResourceConfig, ResourceContext, Verification,
+        declarations::merge_declarations,
+        validate::{closure, parse_origin, validate_metadata},
+    },
     verify::{
-        AuthServer, ClaimPolicy, Introspection, IntrospectionVerifier, JwtOptions, JwtVerifier,
-        TokenCache, TokenVerifier,
+        AuthServer, ClaimPolicy, IntrospectionVerifier, JwtOptions, JwtVerifier, TokenCache,
         resource::{Method, ProtectedResource},
     },
 };
-
-/// How tokens for a resource are verified.
-#[derive(Clone, Default)]
-enum Verification {
-    #[default]
-    Jwt,
-    Introspection(Introspection),
-    Custom(Arc<dyn TokenVerifier>),
-}
-
-/// One protected resource: its RFC 9728 metadata, its authorization
-/// servers and how its tokens are verified.
-#[derive(Clone)]
-pub struct ResourceConfig {
-    metadata: ResourceServerMetadata,
-    servers: Vec<AuthServerConfig>,
-    extra_audiences: Vec<String>,
-    implied_scopes: HashMap<String, Vec<String>>,
-    verification: Verification,
-}
-
-impl fmt::Debug for ResourceConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ResourceConfig")
-            .field("metadata", &self.metadata)
-            .field("servers", &self.servers)
-            .field("extra_audiences", &self.extra_audiences)
-            .finish_non_exhaustive()
-    }
-}
-
-impl ResourceConfig {
-    /// A resource identified by `resource` (an https URL, e.g.
-    /// `https://api.example.com/mcp`), verified with JWTs by default.
-    pub fn new(resource: impl Into<String>) -> Self {
-        Self::from_metadata(ResourceServerMetadata::new(resource))
-    }
-
-    /// A resource with full metadata. `authorization_servers` in it is
-    /// ignored: add servers with [`authorization_server`](Self::authorization_server).
-    pub fn from_metadata(metadata: ResourceServerMetadata) -> Self {
-        Self {
-            metadata,
-            servers: Vec::new(),
-            extra_audiences: Vec::new(),
-            implied_scopes: HashMap::new(),
-            verification: Verification::Jwt,
-        }
-    }
-
-    /// Adds an authorization server trusted for this resource. Resources
-    /// without any use the builder's default servers.
-    pub fn authorization_server(mut self, server: AuthServerConfig) -> Self {
-        self.servers.push(server);
-        self
-    }
-
-    /// Sets `scopes_supported`.
-    pub fn scopes_supported(mut self, scopes: impl IntoIterator<Item = impl Into<String>>) -> Self {
-        self.metadata.scopes_supported = scopes.into_iter().map(Into::into).collect();
-        self
-    }
-
-    /// Sets `resource_name`.
-    pub fn resource_name(mut self, name: impl Into<String>) -> Self {
-        self.metadata.resource_name = Some(name.into());
-        self
-    }
-
-    /// Sets `resource_documentation`.
-    pub fn resource_documentation(mut self, url: impl Into<String>) -> Self {
-        self.metadata.resource_documentation = Some(url.into());
-        self
-    }
-
-    /// Accepts tokens whose `aud` is `audience` in addition to the resource
-    /// identifier, for providers that mint their own audience strings
-    /// (Auth0 API identifiers, Entra ID `api://` URIs).
-    pub fn audience(mut self, audience: impl Into<String>) -> Self {
-        self.extra_audiences.push(audience.into());
-        self
-    }
-
-    /// Declares a scope hierarchy: a token granted `broad` satisfies every
-    /// scope in `implied` (transitively), e.g.
-    /// `.scope_implies("notes:admin", ["notes:read", "notes:write"])`.
-    /// MCP 2026-07-28 requires servers to account for such hierarchies.
-    pub fn scope_implies(
-        mut self,
-        broad: impl Into<String>,
-        implied: impl IntoIterator<Item = impl Into<String>>,
-    ) -> Self {
-        self.implied_scopes
-            .entry(broad.into())
-            .or_default()
-            .extend(implied.into_iter().map(Into::into));
-        self
-    }
-
-    /// Verifies opaque tokens with RFC 7662 introspection instead of JWTs.
-    pub fn introspection(mut self, introspection: Introspection) -> Self {
-        self.verification = Verification::Introspection(introspection);
-        self
-    }
-
-    /// Verifies tokens with your own verifier instead of JWTs.
-    pub fn verifier(mut self, verifier: impl TokenVerifier) -> Self {
-        self.verification = Verification::Custom(Arc::new(verifier));
-        self
-    }
-}
 
 /// Builds an [`McpAuth`]; see [`McpAuth::builder`].
 pub struct McpAuthBuilder {
@@ -152,38 +47,6 @@ pub struct McpAuthBuilder {
     metadata_max_age: u32,
     error_handler: Option<ErrorHandler>,
     declarations: Vec<&'static ResourceDeclaration>,
-}
-
-/// The validated configuration: resources, their authorization servers, key
-/// caches and verified-token caches. Cheap to clone; put it in app data
-/// (`App::new().app_data(auth.clone())`) and register
-/// [`routes`](crate::routes).
-#[derive(Clone)]
-pub struct McpAuth(Arc<Inner>);
-
-struct Inner {
-    resources: Vec<Arc<ProtectedResource>>,
-    by_path: HashMap<String, Arc<ProtectedResource>>,
-    by_id: HashMap<String, Arc<ProtectedResource>>,
-    legacy_server: Option<Arc<AuthServer>>,
-    metadata_max_age: u32,
-    error_handler: Option<ErrorHandler>,
-    /// Built once so extractors allocate nothing per request: the guard of
-    /// the only resource (if there is one), and one per linked
-    /// `#[protected_resource]` declaration whose resource is configured.
-    single_guard: Option<BearerAuth>,
-    declared_guards: HashMap<usize, BearerAuth>,
-}
-
-impl fmt::Debug for McpAuth {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("McpAuth")
-            .field(
-                "resources",
-                &self.0.resources.iter().map(|r| &r.id).collect::<Vec<_>>(),
-            )
-            .finish_non_exhaustive()
-    }
 }
 
 impl McpAuth {
@@ -202,71 +65,6 @@ impl McpAuth {
             error_handler: None,
             declarations: declarations().collect(),
         }
-    }
-
-    /// Protection for `resource` (its identifier, as configured or declared),
-    /// to `.wrap()` a scope or put in a route's app data.
-    pub fn bearer_auth(&self, resource: &str) -> Result<BearerAuth, ConfigError> {
-        self.0
-            .by_id
-            .get(resource)
-            .map(|r| BearerAuth::new(r.clone(), self.0.error_handler.clone()))
-            .ok_or_else(|| ConfigError::UnknownResource {
-                resource: resource.to_owned(),
-            })
-    }
-
-    /// The identifiers of the configured resources, as served.
-    pub fn resources(&self) -> impl Iterator<Item = &str> {
-        self.0.resources.iter().map(|r| r.id.as_str())
-    }
-
-    /// The served metadata document of `resource`, as JSON.
-    pub fn resource_metadata(&self, resource: &str) -> Option<serde_json::Value> {
-        let r = self.0.by_id.get(resource)?;
-        serde_json::from_slice(&r.metadata_json).ok()
-    }
-
-    /// The absolute URL of `resource`'s metadata document (the
-    /// `resource_metadata` challenge parameter).
-    pub fn resource_metadata_url(&self, resource: &str) -> Option<&str> {
-        self.0
-            .by_id
-            .get(resource)
-            .map(|r| r.challenge.resource_metadata.as_str())
-    }
-
-    pub(crate) fn from_request(req: &HttpRequest) -> Option<&McpAuth> {
-        req.app_data::<McpAuth>()
-            .or_else(|| req.app_data::<web::Data<McpAuth>>().map(|d| d.get_ref()))
-    }
-
-    pub(crate) fn single_resource_guard(&self) -> Option<&BearerAuth> {
-        self.0.single_guard.as_ref()
-    }
-
-    /// The guard of a `#[protected_resource]` declaration, found by the
-    /// address of its `static` (never by name or source line).
-    pub(crate) fn declared_guard(
-        &self,
-        declaration: &'static ResourceDeclaration,
-    ) -> Option<&BearerAuth> {
-        self.0
-            .declared_guards
-            .get(&(std::ptr::from_ref(declaration) as usize))
-    }
-
-    pub(crate) fn metadata_document(&self, path: &str) -> Option<&Bytes> {
-        self.0.by_path.get(path).map(|r| &r.metadata_json)
-    }
-
-    pub(crate) fn metadata_max_age(&self) -> u32 {
-        self.0.metadata_max_age
-    }
-
-    pub(crate) async fn legacy_server_metadata(&self) -> Option<Result<Bytes, AuthError>> {
-        let server = self.0.legacy_server.as_ref()?;
-        Some(server.resolved().await.map(|r| r.json.clone()))
     }
 }
 
@@ -506,7 +304,7 @@ impl McpAuthBuilder {
         metadata.authorization_servers = trusted.iter().map(|s| s.issuer().to_owned()).collect();
 
         let metadata_url = well_known_url(&url);
-        let challenge = Arc::new(ResourceContext {
+        let context = Arc::new(ResourceContext {
             resource_metadata: metadata_url,
             show_error_details: self.show_error_details,
             implied_scopes: closure(&id, config.implied_scopes)?,
@@ -547,7 +345,7 @@ impl McpAuthBuilder {
             scopes_supported: metadata.scopes_supported.clone(),
             well_known_path: well_known_path(&url),
             metadata_json: Bytes::from(metadata_json),
-            challenge,
+            context,
             servers: trusted,
             policy,
             metrics: ResourceMetrics::new(&id, method.cache_kind()),
@@ -640,230 +438,10 @@ struct SharedServer {
     resource: String,
 }
 
-/// The transitive closure of a scope hierarchy; every scope must be a valid
-/// scope-token.
-fn closure(
-    resource: &str,
-    direct: HashMap<String, Vec<String>>,
-) -> Result<HashMap<String, Vec<String>>, ConfigError> {
-    for scope in direct.keys().chain(direct.values().flatten()) {
-        if let Err(reason) = rules::scope::advertisable(scope) {
-            return Err(ConfigError::InvalidScope {
-                resource: resource.to_owned(),
-                field: "scope_implies",
-                scope: scope.clone(),
-                reason,
-            });
-        }
-    }
-    let mut closed = HashMap::new();
-    for broad in direct.keys() {
-        let mut implied: Vec<String> = Vec::new();
-        let mut stack: Vec<&String> = direct[broad].iter().collect();
-        while let Some(scope) = stack.pop() {
-            if scope != broad && !implied.contains(scope) {
-                implied.push(scope.clone());
-                stack.extend(direct.get(scope).into_iter().flatten());
-            }
-        }
-        closed.insert(broad.clone(), implied);
-    }
-    Ok(closed)
-}
-
-fn parse_origin(origin: &str) -> Result<Url, ConfigError> {
-    let url = Url::parse(origin).map_err(|e| ConfigError::InvalidField {
-        subject: "McpAuth".into(),
-        field: "public_origin",
-        reason: e.to_string(),
-    })?;
-    if url.path() != "/"
-        || url.query().is_some()
-        || url.fragment().is_some()
-        || url.cannot_be_a_base()
-    {
-        return Err(ConfigError::InvalidField {
-            subject: "McpAuth".into(),
-            field: "public_origin",
-            reason: "must be scheme://host[:port] without path, query or fragment".into(),
-        });
-    }
-    Ok(url)
-}
-
-fn validate_metadata(id: &str, metadata: &mut ResourceServerMetadata) -> Result<(), ConfigError> {
-    let field_error = |field: &'static str, reason: &str| ConfigError::InvalidField {
-        subject: id.to_owned(),
-        field,
-        reason: reason.to_owned(),
-    };
-    for (i, scope) in metadata.scopes_supported.iter().enumerate() {
-        let reason = rules::scope::advertisable(scope).err().or_else(|| {
-            metadata.scopes_supported[..i]
-                .contains(scope)
-                .then(|| "listed twice".to_owned())
-        });
-        if let Some(reason) = reason {
-            return Err(ConfigError::InvalidScope {
-                resource: id.to_owned(),
-                field: "scopes_supported",
-                scope: scope.clone(),
-                reason,
-            });
-        }
-    }
-    if metadata
-        .resource_signing_alg_values_supported
-        .iter()
-        .any(|a| a == "none")
-    {
-        return Err(field_error(
-            "resource_signing_alg_values_supported",
-            "must not contain `none` (RFC 9728 §2)",
-        ));
-    }
-    if metadata.bearer_methods_supported.is_empty() {
-        metadata.bearer_methods_supported = vec!["header".into()];
-    } else if metadata
-        .bearer_methods_supported
-        .iter()
-        .any(|m| m != "header")
-    {
-        return Err(field_error(
-            "bearer_methods_supported",
-            "this crate accepts tokens only in the Authorization header; advertise [\"header\"]",
-        ));
-    }
-    if metadata.dpop_bound_access_tokens_required == Some(true) {
-        return Err(field_error(
-            "dpop_bound_access_tokens_required",
-            "DPoP is not enforced by this crate; do not advertise it",
-        ));
-    }
-    if metadata.tls_client_certificate_bound_access_tokens == Some(true) {
-        return Err(field_error(
-            "tls_client_certificate_bound_access_tokens",
-            "mTLS-bound tokens are not enforced by this crate; do not advertise them",
-        ));
-    }
-    let urls = [
-        ("jwks_uri", &metadata.jwks_uri),
-        ("resource_documentation", &metadata.resource_documentation),
-        ("resource_policy_uri", &metadata.resource_policy_uri),
-        ("resource_tos_uri", &metadata.resource_tos_uri),
-    ];
-    for (field, value) in urls {
-        if let Some(value) = value.as_deref().filter(|v| !v.is_empty()) {
-            let ok = Url::parse(value).is_ok_and(|u| matches!(u.scheme(), "https" | "http"));
-            if !ok {
-                return Err(field_error(field, "must be an absolute http(s) URL"));
-            }
-            if field == "jwks_uri" && !value.starts_with("https://") {
-                return Err(field_error(field, "must use https (RFC 9728 §2)"));
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Folds `#[protected_resource]` declarations into the configured resources:
-/// handlers sharing an identifier become one resource (their metadata must
-/// agree); a configured resource with the same identifier takes the
-/// declared metadata for members it leaves empty.
-fn merge_declarations(
-    mut resources: Vec<ResourceConfig>,
-    declarations: &[&'static ResourceDeclaration],
-) -> Result<Vec<ResourceConfig>, ConfigError> {
-    let mut first: HashMap<&str, &'static ResourceDeclaration> = HashMap::new();
-    for decl in declarations {
-        if let Some(prev) = first.get(decl.resource) {
-            if let Some(field) = differing_field(prev, decl) {
-                return Err(ConfigError::ConflictingDeclarations {
-                    resource: decl.resource.to_owned(),
-                    field,
-                    first: format!("{} ({})", prev.location, prev.handler),
-                    second: format!("{} ({})", decl.location, decl.handler),
-                });
-            }
-            continue;
-        }
-        first.insert(decl.resource, decl);
-        let declared = declared_metadata(decl);
-        match resources
-            .iter_mut()
-            .find(|r| r.metadata.resource == decl.resource)
-        {
-            Some(existing) => {
-                let m = &mut existing.metadata;
-                if m.scopes_supported.is_empty() {
-                    m.scopes_supported = declared.scopes_supported;
-                } else if !declared.scopes_supported.is_empty()
-                    && m.scopes_supported != declared.scopes_supported
-                {
-                    return Err(ConfigError::ConflictingDeclarations {
-                        resource: decl.resource.to_owned(),
-                        field: "scopes_supported",
-                        first: "McpAuthBuilder::resource".into(),
-                        second: format!("{} ({})", decl.location, decl.handler),
-                    });
-                }
-                for (mine, theirs) in [
-                    (&mut m.resource_name, declared.resource_name),
-                    (
-                        &mut m.resource_documentation,
-                        declared.resource_documentation,
-                    ),
-                    (&mut m.resource_policy_uri, declared.resource_policy_uri),
-                    (&mut m.resource_tos_uri, declared.resource_tos_uri),
-                ] {
-                    if mine.is_none() {
-                        *mine = theirs;
-                    }
-                }
-            }
-            None => {
-                resources.push(ResourceConfig::from_metadata(declared));
-            }
-        }
-    }
-    Ok(resources)
-}
-
-fn declared_metadata(decl: &ResourceDeclaration) -> ResourceServerMetadata {
-    let owned = |s: Option<&str>| s.map(str::to_owned);
-    ResourceServerMetadata {
-        scopes_supported: decl
-            .scopes_supported
-            .iter()
-            .map(|s| (*s).to_owned())
-            .collect(),
-        resource_name: owned(decl.resource_name),
-        resource_documentation: owned(decl.resource_documentation),
-        resource_policy_uri: owned(decl.resource_policy_uri),
-        resource_tos_uri: owned(decl.resource_tos_uri),
-        ..ResourceServerMetadata::new(decl.resource)
-    }
-}
-
-fn differing_field(a: &ResourceDeclaration, b: &ResourceDeclaration) -> Option<&'static str> {
-    if a.scopes_supported != b.scopes_supported {
-        Some("scopes")
-    } else if a.resource_name != b.resource_name {
-        Some("resource_name")
-    } else if a.resource_documentation != b.resource_documentation {
-        Some("resource_documentation")
-    } else if a.resource_policy_uri != b.resource_policy_uri {
-        Some("resource_policy_uri")
-    } else if a.resource_tos_uri != b.resource_tos_uri {
-        Some("resource_tos_uri")
-    } else {
-        None
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ResourceServerMetadata;
     use crate::config::{AuthServerType, AuthorizationServerMetadata};
 
     fn server(issuer: &str) -> AuthServerConfig {

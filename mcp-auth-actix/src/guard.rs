@@ -205,7 +205,7 @@ impl Guard {
 
     /// Points a 401/400 at the resource's metadata and the scopes needed.
     fn challenge(&self, err: AuthError) -> AuthError {
-        let err = err.in_context(&self.resource.challenge);
+        let err = err.in_context(&self.resource.context);
         match err.kind() {
             AuthErrorKind::MissingToken | AuthErrorKind::InvalidToken => {
                 err.with_scope(join_scopes(&self.required))
@@ -229,7 +229,7 @@ impl Guard {
         match auth {
             Some(auth) => auth.require_scopes(&all),
             None => Err(AuthError::missing_token()
-                .in_context(&self.resource.challenge)
+                .in_context(&self.resource.context)
                 .with_scope(join_scopes(&all))),
         }
     }

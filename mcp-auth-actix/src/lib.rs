@@ -4,6 +4,7 @@
 #![deny(unreachable_pub, unnameable_types)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod auth;
 mod builder;
 pub mod config;
 mod cors;
@@ -16,6 +17,7 @@ pub mod metadata;
 mod metrics;
 mod middleware;
 mod operations;
+mod resource;
 pub mod verify;
 
 #[cfg(feature = "rmcp")]
@@ -33,7 +35,8 @@ pub mod __private;
 #[doc(hidden)]
 pub mod fuzzing;
 
-pub use builder::{McpAuth, McpAuthBuilder, ResourceConfig};
+pub use auth::McpAuth;
+pub use builder::McpAuthBuilder;
 pub use config::{AuthServerConfig, AuthServerType, AuthorizationServerMetadata};
 pub use error::{AuthError, ConfigError, FetchError, RequestError};
 pub use extract::{AuthInfo, MaybeAuthInfo};
@@ -41,6 +44,7 @@ pub use http::HttpOptions;
 pub use metadata::{ResourceServerMetadata, routes, well_known_scope};
 pub use middleware::{BearerAuth, BearerAuthMiddleware};
 pub use operations::{Operation, OperationScopes};
+pub use resource::ResourceConfig;
 pub use verify::{JwtOptions, VerifiedClaims};
 
 #[cfg(feature = "macros")]

@@ -9,10 +9,7 @@ use std::{
 use serde::{Serialize, de::DeserializeOwned, ser::SerializeStruct};
 use serde_json::{Map, Value};
 
-use crate::{
-    error::{AuthError, ResourceContext},
-    verify::scopes_of,
-};
+use crate::{error::AuthError, resource::ResourceContext, verify::scopes_of};
 
 /// The verified access token of a request: issuer, client, subject, scopes,
 /// audience, expiry and all claims. Cheap to clone (one `Arc`).
@@ -34,7 +31,7 @@ struct Inner {
     expires_at: Option<u64>,
     claims: Map<String, Value>,
     resource: String,
-    challenge: Arc<ResourceContext>,
+    context: Arc<ResourceContext>,
 }
 
 fn string_claim(claims: &Map<String, Value>, name: &str) -> Option<String> {
@@ -50,7 +47,7 @@ impl AuthInfo {
         token: Arc<str>,
         claims: Map<String, Value>,
         resource: &str,
-        challenge: &Arc<ResourceContext>,
+        context: &Arc<ResourceContext>,
     ) -> Self {
         let audience = match claims.get("aud") {
             Some(Value::String(a)) => vec![a.clone()],
@@ -75,7 +72,7 @@ impl AuthInfo {
                 .map(|e| e as u64),
             claims,
             resource: resource.to_owned(),
-            challenge: challenge.clone(),
+            context: context.clone(),
         }))
     }
 
@@ -103,7 +100,7 @@ impl AuthInfo {
     /// implies it ([`ResourceConfig::scope_implies`](crate::ResourceConfig::scope_implies);
     /// MCP 2026-07-28 requires honouring scope hierarchies).
     pub fn has_scope(&self, scope: &str) -> bool {
-        let ctx = &self.0.challenge;
+        let ctx = &self.0.context;
         self.0
             .scopes
             .iter()
@@ -130,7 +127,7 @@ impl AuthInfo {
     /// Whether this caller was verified for `resource` (the same
     /// configured resource, not merely an equal identifier).
     pub(crate) fn is_for(&self, resource: &crate::verify::resource::ProtectedResource) -> bool {
-        Arc::ptr_eq(&self.0.challenge, &resource.challenge)
+        Arc::ptr_eq(&self.0.context, &resource.context)
     }
 
     pub(crate) fn expires_at_secs(&self) -> Option<u64> {
@@ -172,7 +169,7 @@ impl AuthInfo {
                 scope.push(s);
             }
         }
-        Err(AuthError::insufficient_scope(&scope).in_context(&self.0.challenge))
+        Err(AuthError::insufficient_scope(&scope).in_context(&self.0.context))
     }
 }
 
@@ -251,7 +248,7 @@ mod tests {
             "t".into(),
             claims.as_object().unwrap().clone(),
             "https://api/mcp",
-            &a.0.challenge,
+            &a.0.context,
         );
         assert!(admin.has_scope("c") && admin.has_scope("admin") && !admin.has_scope("a"));
         assert!(admin.require_scopes(&["c"]).is_ok());

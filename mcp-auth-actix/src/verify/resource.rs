@@ -11,9 +11,10 @@ use super::{
 };
 use crate::{
     AuthInfo,
-    error::{AuthError, Reason, ResourceContext},
+    error::{AuthError, Reason},
     extract::{check_token68, malformed},
     metrics::{Cache, CacheKind, ResourceMetrics, Stopwatch},
+    resource::ResourceContext,
 };
 
 pub(crate) enum Method {
@@ -51,7 +52,7 @@ pub(crate) struct ProtectedResource {
     pub(crate) scopes_supported: Vec<String>,
     pub(crate) well_known_path: String,
     pub(crate) metadata_json: Bytes,
-    pub(crate) challenge: Arc<ResourceContext>,
+    pub(crate) context: Arc<ResourceContext>,
     pub(crate) servers: Vec<Arc<AuthServer>>,
     pub(crate) policy: ClaimPolicy,
     pub(crate) method: Method,
@@ -67,7 +68,7 @@ impl ProtectedResource {
         let mut cache = Cache::Miss;
         let result = self.verify_inner(raw, &mut cache).await;
         self.metrics.verified(started, cache);
-        result.map_err(|e| e.in_context(&self.challenge))
+        result.map_err(|e| e.in_context(&self.context))
     }
 
     /// The verified-token cache hit for `raw`, if any (JWT only).
@@ -101,12 +102,8 @@ impl ProtectedResource {
                 let verified = verifier
                     .verify(&token, &self.servers, &self.policy, now)
                     .await?;
-                let auth = AuthInfo::from_claims(
-                    token.clone(),
-                    verified.claims,
-                    &self.id,
-                    &self.challenge,
-                );
+                let auth =
+                    AuthInfo::from_claims(token.clone(), verified.claims, &self.id, &self.context);
                 if let (Some(cache), Some(exp)) = (cache, auth.expires_at_secs()) {
                     let ttl = Duration::from_secs(exp.saturating_sub(now));
                     let entry = CachedJwt {
@@ -130,7 +127,7 @@ impl ProtectedResource {
                     token,
                     (*claims).clone(),
                     &self.id,
-                    &self.challenge,
+                    &self.context,
                 ))
             }
             Method::Custom(verifier) => {
@@ -148,7 +145,7 @@ impl ProtectedResource {
                     token,
                     claims,
                     &self.id,
-                    &self.challenge,
+                    &self.context,
                 ))
             }
         }

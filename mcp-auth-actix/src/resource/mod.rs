@@ -1,0 +1,149 @@
+//! Protected resources: what a user configures ([`ResourceConfig`]), the
+//! checks its metadata must pass, and how `#[protected_resource]`
+//! declarations fold into the configured resources.
+
+pub(crate) mod declarations;
+pub(crate) mod validate;
+
+use std::{collections::HashMap, fmt, sync::Arc};
+
+use crate::{
+    ResourceServerMetadata,
+    config::AuthServerConfig,
+    verify::{Introspection, TokenVerifier},
+};
+
+/// How tokens for a resource are verified.
+#[derive(Clone, Default)]
+pub(crate) enum Verification {
+    #[default]
+    Jwt,
+    Introspection(Introspection),
+    Custom(Arc<dyn TokenVerifier>),
+}
+
+/// One protected resource: its RFC 9728 metadata, its authorization
+/// servers and how its tokens are verified.
+#[derive(Clone)]
+pub struct ResourceConfig {
+    pub(crate) metadata: ResourceServerMetadata,
+    pub(crate) servers: Vec<AuthServerConfig>,
+    pub(crate) extra_audiences: Vec<String>,
+    pub(crate) implied_scopes: HashMap<String, Vec<String>>,
+    pub(crate) verification: Verification,
+}
+
+impl fmt::Debug for ResourceConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResourceConfig")
+            .field("metadata", &self.metadata)
+            .field("servers", &self.servers)
+            .field("extra_audiences", &self.extra_audiences)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ResourceConfig {
+    /// A resource identified by `resource` (an https URL, e.g.
+    /// `https://api.example.com/mcp`), verified with JWTs by default.
+    pub fn new(resource: impl Into<String>) -> Self {
+        Self::from_metadata(ResourceServerMetadata::new(resource))
+    }
+
+    /// A resource with full metadata. `authorization_servers` in it is
+    /// ignored: add servers with [`authorization_server`](Self::authorization_server).
+    pub fn from_metadata(metadata: ResourceServerMetadata) -> Self {
+        Self {
+            metadata,
+            servers: Vec::new(),
+            extra_audiences: Vec::new(),
+            implied_scopes: HashMap::new(),
+            verification: Verification::Jwt,
+        }
+    }
+
+    /// Adds an authorization server trusted for this resource. Resources
+    /// without any use the builder's default servers.
+    pub fn authorization_server(mut self, server: AuthServerConfig) -> Self {
+        self.servers.push(server);
+        self
+    }
+
+    /// Sets `scopes_supported`.
+    pub fn scopes_supported(mut self, scopes: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.metadata.scopes_supported = scopes.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Sets `resource_name`.
+    pub fn resource_name(mut self, name: impl Into<String>) -> Self {
+        self.metadata.resource_name = Some(name.into());
+        self
+    }
+
+    /// Sets `resource_documentation`.
+    pub fn resource_documentation(mut self, url: impl Into<String>) -> Self {
+        self.metadata.resource_documentation = Some(url.into());
+        self
+    }
+
+    /// Accepts tokens whose `aud` is `audience` in addition to the resource
+    /// identifier, for providers that mint their own audience strings
+    /// (Auth0 API identifiers, Entra ID `api://` URIs).
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        self.extra_audiences.push(audience.into());
+        self
+    }
+
+    /// Declares a scope hierarchy: a token granted `broad` satisfies every
+    /// scope in `implied` (transitively), e.g.
+    /// `.scope_implies("notes:admin", ["notes:read", "notes:write"])`.
+    /// MCP 2026-07-28 requires servers to account for such hierarchies.
+    pub fn scope_implies(
+        mut self,
+        broad: impl Into<String>,
+        implied: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.implied_scopes
+            .entry(broad.into())
+            .or_default()
+            .extend(implied.into_iter().map(Into::into));
+        self
+    }
+
+    /// Verifies opaque tokens with RFC 7662 introspection instead of JWTs.
+    pub fn introspection(mut self, introspection: Introspection) -> Self {
+        self.verification = Verification::Introspection(introspection);
+        self
+    }
+
+    /// Verifies tokens with your own verifier instead of JWTs.
+    pub fn verifier(mut self, verifier: impl TokenVerifier) -> Self {
+        self.verification = Verification::Custom(Arc::new(verifier));
+        self
+    }
+}
+
+/// What a verified token and its errors need to know about their resource:
+/// where clients find its metadata (so challenges point there) and its scope
+/// hierarchy (so a broad scope satisfies the narrower ones it implies).
+#[derive(Debug, Default)]
+pub(crate) struct ResourceContext {
+    /// Absolute URL of the resource's metadata document.
+    pub(crate) resource_metadata: String,
+    /// Include `cause` in JSON bodies.
+    pub(crate) show_error_details: bool,
+    /// Scope → every scope it implies (transitively closed at build).
+    pub(crate) implied_scopes: std::collections::HashMap<String, Vec<String>>,
+}
+
+impl ResourceContext {
+    /// Whether `granted` is `wanted` or implies it.
+    pub(crate) fn satisfies(&self, granted: &str, wanted: &str) -> bool {
+        granted == wanted
+            || self
+                .implied_scopes
+                .get(granted)
+                .is_some_and(|implied| implied.iter().any(|s| s == wanted))
+    }
+}

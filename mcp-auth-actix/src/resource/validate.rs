@@ -1,0 +1,138 @@
+//! The checks a resource's configuration must pass in `build()`: its RFC
+//! 9728 metadata, its scope hierarchy and the public origin. The shape rules
+//! themselves (scope-token, URLs) come from `mcp-auth-rules`, shared with the
+//! macro.
+
+use std::collections::HashMap;
+
+use mcp_auth_rules as rules;
+use url::Url;
+
+use crate::{ResourceServerMetadata, error::ConfigError};
+
+/// The transitive closure of a scope hierarchy; every scope must be a valid
+/// scope-token.
+pub(crate) fn closure(
+    resource: &str,
+    direct: HashMap<String, Vec<String>>,
+) -> Result<HashMap<String, Vec<String>>, ConfigError> {
+    for scope in direct.keys().chain(direct.values().flatten()) {
+        if let Err(reason) = rules::scope::advertisable(scope) {
+            return Err(ConfigError::InvalidScope {
+                resource: resource.to_owned(),
+                field: "scope_implies",
+                scope: scope.clone(),
+                reason,
+            });
+        }
+    }
+    let mut closed = HashMap::new();
+    for broad in direct.keys() {
+        let mut implied: Vec<String> = Vec::new();
+        let mut stack: Vec<&String> = direct[broad].iter().collect();
+        while let Some(scope) = stack.pop() {
+            if scope != broad && !implied.contains(scope) {
+                implied.push(scope.clone());
+                stack.extend(direct.get(scope).into_iter().flatten());
+            }
+        }
+        closed.insert(broad.clone(), implied);
+    }
+    Ok(closed)
+}
+
+pub(crate) fn parse_origin(origin: &str) -> Result<Url, ConfigError> {
+    let url = Url::parse(origin).map_err(|e| ConfigError::InvalidField {
+        subject: "McpAuth".into(),
+        field: "public_origin",
+        reason: e.to_string(),
+    })?;
+    if url.path() != "/"
+        || url.query().is_some()
+        || url.fragment().is_some()
+        || url.cannot_be_a_base()
+    {
+        return Err(ConfigError::InvalidField {
+            subject: "McpAuth".into(),
+            field: "public_origin",
+            reason: "must be scheme://host[:port] without path, query or fragment".into(),
+        });
+    }
+    Ok(url)
+}
+
+pub(crate) fn validate_metadata(
+    id: &str,
+    metadata: &mut ResourceServerMetadata,
+) -> Result<(), ConfigError> {
+    let field_error = |field: &'static str, reason: &str| ConfigError::InvalidField {
+        subject: id.to_owned(),
+        field,
+        reason: reason.to_owned(),
+    };
+    for (i, scope) in metadata.scopes_supported.iter().enumerate() {
+        let reason = rules::scope::advertisable(scope).err().or_else(|| {
+            metadata.scopes_supported[..i]
+                .contains(scope)
+                .then(|| "listed twice".to_owned())
+        });
+        if let Some(reason) = reason {
+            return Err(ConfigError::InvalidScope {
+                resource: id.to_owned(),
+                field: "scopes_supported",
+                scope: scope.clone(),
+                reason,
+            });
+        }
+    }
+    if metadata
+        .resource_signing_alg_values_supported
+        .iter()
+        .any(|a| a == "none")
+    {
+        return Err(field_error(
+            "resource_signing_alg_values_supported",
+            "must not contain `none` (RFC 9728 §2)",
+        ));
+    }
+    if metadata.bearer_methods_supported.is_empty() {
+        metadata.bearer_methods_supported = vec!["header".into()];
+    } else if metadata
+        .bearer_methods_supported
+        .iter()
+        .any(|m| m != "header")
+    {
+        return Err(field_error(
+            "bearer_methods_supported",
+            "this crate accepts tokens only in the Authorization header; advertise [\"header\"]",
+        ));
+    }
+    if metadata.dpop_bound_access_tokens_required == Some(true) {
+        return Err(field_error(
+            "dpop_bound_access_tokens_required",
+            "DPoP is not enforced by this crate; do not advertise it",
+        ));
+    }
+    if metadata.tls_client_certificate_bound_access_tokens == Some(true) {
+        return Err(field_error(
+            "tls_client_certificate_bound_access_tokens",
+            "mTLS-bound tokens are not enforced by this crate; do not advertise them",
+        ));
+    }
+    let urls = [
+        ("jwks_uri", &metadata.jwks_uri),
+        ("resource_documentation", &metadata.resource_documentation),
+        ("resource_policy_uri", &metadata.resource_policy_uri),
+        ("resource_tos_uri", &metadata.resource_tos_uri),
+    ];
+    for (field, value) in urls {
+        if let Some(value) = value.as_deref().filter(|v| !v.is_empty()) {
+            let url =
+                rules::resource::http_url(field, value).map_err(|e| field_error(field, &e))?;
+            if field == "jwks_uri" && url.scheme() != "https" {
+                return Err(field_error(field, "must use https (RFC 9728 §2)"));
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,300 @@
+//! [`ClaimPolicy`]: the checks every verified token goes through, whatever
+//! produced its claims (JWT, introspection, a custom verifier): issuer,
+//! audience (RFC 8707), lifetime, token type, and the scopes it grants.
+
+use serde_json::{Map, Value};
+
+use crate::error::{AuthError, Reason};
+
+/// The checks every verified token goes through, built once per resource.
+#[derive(Debug)]
+pub(crate) struct ClaimPolicy {
+    pub(crate) issuers: Vec<String>,
+    pub(crate) audiences: Vec<String>,
+    pub(crate) leeway: u64,
+    /// JWTs must carry `iss` and `exp`; introspection/custom results may omit them.
+    pub(crate) require_iss_exp: bool,
+    pub(crate) strict: bool,
+}
+
+impl ClaimPolicy {
+    /// A JWT policy for `https://api.example/mcp` trusting
+    /// `https://as.example` (unit tests and fuzzing).
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub(crate) fn example() -> Self {
+        Self {
+            issuers: vec!["https://as.example".into()],
+            audiences: vec!["https://api.example/mcp".into()],
+            leeway: 30,
+            require_iss_exp: true,
+            strict: false,
+        }
+    }
+
+    pub(crate) fn check(&self, claims: &Map<String, Value>, now: u64) -> Result<(), AuthError> {
+        match claims.get("iss") {
+            Some(Value::String(iss)) if self.issuers.iter().any(|t| t == iss) => {}
+            Some(Value::String(_)) => {
+                return Err(AuthError::invalid_token(
+                    Reason::Issuer,
+                    "The token was issued by an untrusted issuer.",
+                ));
+            }
+            Some(_) => {
+                return Err(AuthError::invalid_token(
+                    Reason::Issuer,
+                    "The `iss` claim is malformed.",
+                ));
+            }
+            None if self.require_iss_exp => {
+                return Err(AuthError::invalid_token(
+                    Reason::Issuer,
+                    "The token has no `iss` claim.",
+                ));
+            }
+            None => {}
+        }
+        match numeric_claim(claims, "exp")? {
+            Some(exp) if exp + self.leeway as f64 <= now as f64 => {
+                return Err(AuthError::invalid_token(
+                    Reason::Expired,
+                    "The access token has expired.",
+                ));
+            }
+            None if self.require_iss_exp => {
+                return Err(AuthError::invalid_token(
+                    Reason::Claims,
+                    "The token has no `exp` claim.",
+                ));
+            }
+            _ => {}
+        }
+        if let Some(nbf) = numeric_claim(claims, "nbf")?
+            && nbf > now.saturating_add(self.leeway) as f64
+        {
+            return Err(AuthError::invalid_token(
+                Reason::NotYetValid,
+                "The access token is not valid yet (`nbf`).",
+            ));
+        }
+        if let Some(iat) = numeric_claim(claims, "iat")?
+            && iat > now.saturating_add(self.leeway) as f64
+        {
+            return Err(AuthError::invalid_token(
+                Reason::NotYetValid,
+                "The access token was issued in the future (`iat`).",
+            ));
+        }
+        let aud_ok = match claims.get("aud") {
+            Some(Value::String(aud)) => self.audience_matches(aud),
+            Some(Value::Array(auds)) => auds
+                .iter()
+                .any(|a| a.as_str().is_some_and(|a| self.audience_matches(a))),
+            _ => false,
+        };
+        if !aud_ok {
+            return Err(AuthError::invalid_token(
+                Reason::Audience,
+                "The access token was not issued for this resource (`aud`).",
+            ));
+        }
+        if self.strict {
+            for claim in ["sub", "client_id", "jti"] {
+                if claims
+                    .get(claim)
+                    .is_none_or(|v| v.as_str().is_none_or(str::is_empty))
+                {
+                    return Err(AuthError::invalid_token(
+                        Reason::Claims,
+                        format!("The access token has no `{claim}` claim (RFC 9068 profile)."),
+                    ));
+                }
+            }
+            if !claims.contains_key("iat") {
+                return Err(AuthError::invalid_token(
+                    Reason::Claims,
+                    "The access token has no `iat` claim (RFC 9068 profile).",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Exact match; scheme and host compared case-insensitively (MCP
+    /// "Canonical Server URI"), the rest byte for byte. Never a prefix match.
+    fn audience_matches(&self, aud: &str) -> bool {
+        self.audiences.iter().any(|expected| {
+            expected == aud
+                || matches!((split_origin(expected), split_origin(aud)),
+                    (Some((eo, ep)), Some((ao, ap))) if eo.eq_ignore_ascii_case(ao) && ep == ap)
+        })
+    }
+}
+
+/// `scheme://authority` and the rest of a URL-like string.
+fn split_origin(s: &str) -> Option<(&str, &str)> {
+    let start = s.find("://")? + 3;
+    let end = s[start..].find('/').map_or(s.len(), |j| start + j);
+    Some(s.split_at(end))
+}
+
+/// The last second of year 9999: NumericDates beyond it (or before 1970)
+/// are refused, so no later arithmetic on them can overflow.
+pub(crate) const MAX_NUMERIC_DATE: f64 = 253_402_300_799.0;
+
+/// A NumericDate claim; integers and floats in 0 ..= year 9999 are
+/// accepted, anything else is an error.
+fn numeric_claim(claims: &Map<String, Value>, name: &str) -> Result<Option<f64>, AuthError> {
+    match claims.get(name) {
+        None => Ok(None),
+        Some(Value::Number(n)) => n
+            .as_f64()
+            .filter(|v| (0.0..=MAX_NUMERIC_DATE).contains(v))
+            .map(Some)
+            .ok_or_else(|| {
+                AuthError::invalid_token(
+                    Reason::Claims,
+                    format!("The `{name}` claim is out of range."),
+                )
+            }),
+        Some(_) => Err(AuthError::invalid_token(
+            Reason::Claims,
+            format!("The `{name}` claim is not a number."),
+        )),
+    }
+}
+
+/// Scopes from `scope` (space-delimited string, RFC 9068 §2.2.3) and `scp`
+/// (array, as Entra ID and Okta send), de-duplicated in order.
+pub(crate) fn scopes_of(claims: &Map<String, Value>) -> Vec<String> {
+    let mut scopes: Vec<String> = Vec::new();
+    let mut push = |s: &str| {
+        if !s.is_empty() && !scopes.iter().any(|x| x == s) {
+            scopes.push(s.to_owned());
+        }
+    };
+    for name in ["scope", "scp"] {
+        match claims.get(name) {
+            Some(Value::String(s)) => s.split_ascii_whitespace().for_each(&mut push),
+            Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).for_each(&mut push),
+            _ => {}
+        }
+    }
+    scopes
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn policy() -> ClaimPolicy {
+        ClaimPolicy::example()
+    }
+
+    fn claims(v: Value) -> Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn claim_table() {
+        let now = 1_000_000;
+        let ok =
+            json!({"iss": "https://as.example", "aud": "https://api.example/mcp", "exp": now + 60});
+        let cases: Vec<(Value, bool)> = vec![
+            (ok.clone(), true),
+            (
+                json!({"iss": "https://as.example", "aud": ["x", "https://api.example/mcp"], "exp": now + 60}),
+                true,
+            ),
+            (
+                json!({"iss": "https://as.example", "aud": "HTTPS://API.EXAMPLE/mcp", "exp": now + 60}),
+                true,
+            ),
+            (
+                json!({"iss": "https://as.example", "aud": "https://api.example/MCP", "exp": now + 60}),
+                false,
+            ),
+            (
+                json!({"iss": "https://as.example", "aud": "https://api.example/mcp-evil", "exp": now + 60}),
+                false,
+            ),
+            (
+                json!({"iss": "https://as.example", "aud": "https://api.example/mc", "exp": now + 60}),
+                false,
+            ),
+            (json!({"iss": "https://as.example", "exp": now + 60}), false),
+            (
+                json!({"iss": "https://as.example", "aud": [], "exp": now + 60}),
+                false,
+            ),
+            (
+                json!({"iss": "https://as.example/", "aud": "https://api.example/mcp", "exp": now + 60}),
+                false,
+            ),
+            (
+                json!({"aud": "https://api.example/mcp", "exp": now + 60}),
+                false,
+            ),
+            (
+                json!({"iss": "https://as.example", "aud": "https://api.example/mcp"}),
+                false,
+            ),
+            (
+                json!({"iss": "https://as.example", "aud": "https://api.example/mcp", "exp": now - 31}),
+                false,
+            ),
+            (
+                json!({"iss": "https://as.example", "aud": "https://api.example/mcp", "exp": now - 5}),
+                true,
+            ),
+            (
+                json!({"iss": "https://as.example", "aud": "https://api.example/mcp", "exp": (now + 60) as f64 + 0.5}),
+                true,
+            ),
+            (
+                json!({"iss": "https://as.example", "aud": "https://api.example/mcp", "exp": "soon"}),
+                false,
+            ),
+            (
+                json!({"iss": "https://as.example", "aud": "https://api.example/mcp", "exp": now + 60, "nbf": now + 600}),
+                false,
+            ),
+            (
+                json!({"iss": "https://as.example", "aud": "https://api.example/mcp", "exp": now + 60, "nbf": now + 10}),
+                true,
+            ),
+            (
+                json!({"iss": "https://as.example", "aud": "https://api.example/mcp", "exp": now + 60, "iat": now + 600}),
+                false,
+            ),
+            (
+                json!({"iss": 5, "aud": "https://api.example/mcp", "exp": now + 60}),
+                false,
+            ),
+        ];
+        for (c, expect) in cases {
+            assert_eq!(
+                policy().check(&claims(c.clone()), now).is_ok(),
+                expect,
+                "{c}"
+            );
+        }
+        let strict = ClaimPolicy {
+            strict: true,
+            ..policy()
+        };
+        assert!(strict.check(&claims(ok), now).is_err());
+        let full = json!({"iss": "https://as.example", "aud": "https://api.example/mcp", "exp": now + 60,
+            "sub": "u", "client_id": "c", "jti": "j", "iat": now});
+        assert!(strict.check(&claims(full), now).is_ok());
+    }
+
+    #[test]
+    fn scopes_from_scope_and_scp() {
+        let c = claims(json!({"scope": " read  write read", "scp": ["admin", "write", 3]}));
+        assert_eq!(scopes_of(&c), ["read", "write", "admin"]);
+        assert!(scopes_of(&claims(json!({}))).is_empty());
+    }
+}
