@@ -157,7 +157,7 @@ async fn bounded_and_typed_failures() {
             |e| matches!(e, FetchError::TooLarge { limit: 64, .. }),
         ),
         (fixture(200, "{}", 2_000), |e| {
-            matches!(e, FetchError::Request { .. })
+            matches!(e, FetchError::Timeout { .. })
         }),
     ];
     for (fx, check) in cases {

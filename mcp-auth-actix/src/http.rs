@@ -164,20 +164,12 @@ async fn fetch_json(
     }
 }
 
-const TIMED_OUT: &str = "no complete response within";
-
 /// The error of an exchange that overran its deadline (ours or awc's).
 fn timed_out(url: &Url, opts: &HttpOptions) -> FetchError {
-    FetchError::Request {
+    FetchError::Timeout {
         url: url.to_string(),
-        reason: format!("{TIMED_OUT} {:?}", opts.timeout),
+        limit: opts.timeout,
     }
-}
-
-/// Whether `err` is a deadline overrun (the `timeout` result of fetch metrics).
-#[cfg(feature = "metrics")]
-pub(crate) fn is_timeout(err: &FetchError) -> bool {
-    matches!(err, FetchError::Request { reason, .. } if reason.starts_with(TIMED_OUT))
 }
 
 async fn exchange(

@@ -251,7 +251,7 @@ mod on {
     use std::sync::{Arc, OnceLock};
 
     use super::{Cache, CacheKind, Decision, FetchKind, Stopwatch};
-    use crate::{error::FetchError, http};
+    use crate::error::FetchError;
 
     const REQUESTS: &str = "mcp_auth_requests_total";
     const VERIFICATION_SECONDS: &str = "mcp_auth_verification_seconds";
@@ -397,7 +397,7 @@ mod on {
         };
         let result = match error {
             None => "ok",
-            Some(e) if http::is_timeout(e) => "timeout",
+            Some(FetchError::Timeout { .. }) => "timeout",
             Some(FetchError::Request { .. }) => "error",
             Some(FetchError::Status { .. }) => "status",
             Some(FetchError::TooLarge { .. }) => "too_large",
@@ -408,8 +408,7 @@ mod on {
                 | FetchError::Schema { .. }
                 | FetchError::IssuerMismatch { .. }
                 | FetchError::NotFound { .. }
-                | FetchError::InvalidMetadata { .. }
-                | FetchError::Backoff { .. },
+                | FetchError::InvalidMetadata { .. },
             ) => "invalid",
         };
         ::metrics::histogram!(FETCH_SECONDS, "kind" => kind).record(started.seconds());

@@ -20,7 +20,16 @@ pub enum FetchError {
         /// The URL.
         url: String,
     },
-    /// Connection or protocol failure (including timeouts).
+    /// No complete response (connect, headers and body) within the deadline
+    /// ([`HttpOptions::timeout`](crate::HttpOptions::timeout)).
+    #[error("no complete response from `{url}` within {limit:?}")]
+    Timeout {
+        /// The URL.
+        url: String,
+        /// The deadline.
+        limit: std::time::Duration,
+    },
+    /// Connection or protocol failure.
     #[error("request to `{url}` failed: {reason}")]
     Request {
         /// The URL.
@@ -91,11 +100,5 @@ pub enum FetchError {
         issuer: String,
         /// Validation error codes.
         codes: Vec<&'static str>,
-    },
-    /// Too many recent failures; the next attempt is deferred.
-    #[error("`{url}` failed recently; retry deferred")]
-    Backoff {
-        /// The URL or issuer.
-        url: String,
     },
 }
