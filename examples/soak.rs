@@ -86,6 +86,10 @@ use mcp_auth::{
 const JWKS_MAX_AGE: u64 = 1;
 /// Freshness of a JWKS without `max-age` (the issuer always sends one).
 const DEFAULT_MAX_AGE: Duration = Duration::from_secs(2);
+/// Refreshes for unknown `kid`s: a burst, then one per refill interval (the
+/// library's defaults, set explicitly because the fetch bound uses them).
+const UNKNOWN_KID_BURST: u32 = 3;
+const UNKNOWN_KID_REFILL: Duration = Duration::from_secs(10);
 /// Deadline of the store's outgoing requests (discovery, JWKS).
 const HTTP_TIMEOUT: Duration = Duration::from_secs(1);
 /// A request not answered within this is counted as unanswered.
@@ -845,9 +849,10 @@ async fn main() -> std::io::Result<()> {
     let addr = listener.local_addr()?;
     let resource = format!("http://{addr}/mcp");
 
-    let mut policy = KeyRefreshPolicy::default();
-    policy.default_max_age = DEFAULT_MAX_AGE;
-    policy.min_max_age = Duration::ZERO;
+    let policy = KeyRefreshPolicy::default()
+        .default_max_age(DEFAULT_MAX_AGE)
+        .max_age_bounds(Duration::ZERO, Duration::from_secs(24 * 3600))
+        .unknown_kid_budget(UNKNOWN_KID_BURST, UNKNOWN_KID_REFILL);
     let server_config = issuer
         .discovery_config()
         .fetch_options(FetchOptions::default().http(HttpOptions::default().timeout(HTTP_TIMEOUT)));
@@ -891,8 +896,8 @@ async fn main() -> std::io::Result<()> {
          key refresh default {:?} min {:?}, HTTP timeout {:?}, fault windows {:?}",
         secs(duration),
         std::thread::available_parallelism().map_or(0, |n| n.get()),
-        policy.default_max_age,
-        policy.min_max_age,
+        DEFAULT_MAX_AGE,
+        Duration::ZERO,
         HTTP_TIMEOUT,
         FAULT_WINDOW,
     );
@@ -1042,8 +1047,8 @@ async fn main() -> std::io::Result<()> {
     // after a failure); refreshes for unknown `kid`s spend a token of a bucket
     // (burst, plus one per refill interval); +2 for the first fetch and rounding.
     let fetch_bound = (secs(elapsed) / JWKS_MAX_AGE as f64).ceil() as usize
-        + policy.unknown_kid_burst as usize
-        + (secs(elapsed) / secs(policy.unknown_kid_refill)).ceil() as usize
+        + UNKNOWN_KID_BURST as usize
+        + (secs(elapsed) / secs(UNKNOWN_KID_REFILL)).ceil() as usize
         + 2;
     println!(
         "JWKS fetches: {jwks_fetches} in {:.1} s (bound {fetch_bound}); discovery fetches: {discovery_fetches}",

@@ -19,6 +19,7 @@ use mcp_auth::{
     AuthServerConfig, HttpOptions, JwtOptions, McpAuth, ResourceConfig,
     config::FetchOptions,
     testing::{Endpoint, JwksMode, TestIssuer},
+    verify::KeyRefreshPolicy,
 };
 
 /// An issuer config whose HTTP fetches time out after 500 ms.
@@ -30,11 +31,11 @@ fn fast(config: AuthServerConfig) -> AuthServerConfig {
 
 /// JWT options whose JWKS goes stale after one second (for rotation tests).
 fn short_refresh() -> JwtOptions {
-    // Adjust the default policy through its public fields.
-    let mut jwt = JwtOptions::default();
-    jwt.key_refresh.default_max_age = Duration::from_secs(1);
-    jwt.key_refresh.min_max_age = Duration::ZERO;
-    jwt
+    JwtOptions::default().key_refresh(
+        KeyRefreshPolicy::default()
+            .default_max_age(Duration::from_secs(1))
+            .max_age_bounds(Duration::ZERO, Duration::from_secs(24 * 3600)),
+    )
 }
 
 /// Sends a fresh token for `RESOURCE` (the current RS256 key) and expects a 200.
@@ -254,9 +255,10 @@ async fn flood_of_random_kids_costs_few_fetches() {
 #[actix_web::test]
 async fn inverted_key_refresh_bounds_are_rejected_at_build() {
     let issuer = TestIssuer::start().await;
-    let mut jwt = JwtOptions::default();
-    jwt.key_refresh.min_max_age = Duration::from_secs(7200);
-    jwt.key_refresh.max_max_age = Duration::from_secs(3600);
+    let jwt = JwtOptions::default().key_refresh(
+        KeyRefreshPolicy::default()
+            .max_age_bounds(Duration::from_secs(7200), Duration::from_secs(3600)),
+    );
     let built = McpAuth::builder()
         .without_declared_resources()
         .authorization_server(fast(issuer.resolved_config()))

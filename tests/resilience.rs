@@ -112,9 +112,9 @@ fn auth_with_jwks(issuer: &TestIssuer, jwks_uri: String) -> McpAuth {
     let server = AuthServerConfig::resolved(metadata, AuthServerType::OAuth).fetch_options(
         FetchOptions::default().http(HttpOptions::default().timeout(Duration::from_millis(500))),
     );
-    let mut policy = KeyRefreshPolicy::default();
-    policy.default_max_age = Duration::ZERO;
-    policy.min_max_age = Duration::ZERO;
+    let policy = KeyRefreshPolicy::default()
+        .default_max_age(Duration::ZERO)
+        .max_age_bounds(Duration::ZERO, Duration::from_secs(24 * 3600));
     McpAuth::builder()
         .without_declared_resources()
         .authorization_server(server)

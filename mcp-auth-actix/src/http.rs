@@ -21,12 +21,12 @@ use mcp_auth_rules::resource::is_loopback;
 #[non_exhaustive]
 pub struct HttpOptions {
     /// Deadline for the whole exchange: connect, headers and body. Default: 5 s.
-    pub timeout: Duration,
+    pub(crate) timeout: Duration,
     /// Maximum response body size. Default: 512 KiB.
-    pub max_body_bytes: usize,
+    pub(crate) max_body_bytes: usize,
     /// Allow plain `http://` to non-loopback hosts. Default: `false` (http is
     /// accepted only for `localhost`, `127.0.0.0/8` and `[::1]`).
-    pub allow_insecure_http: bool,
+    pub(crate) allow_insecure_http: bool,
 }
 
 impl Default for HttpOptions {

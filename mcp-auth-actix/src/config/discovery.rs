@@ -23,7 +23,7 @@ pub type Transpile = Arc<dyn Fn(Map<String, Value>) -> Map<String, Value> + Send
 #[derive(Clone, Default)]
 pub struct FetchOptions {
     /// Timeouts, size limit and scheme policy.
-    pub http: HttpOptions,
+    pub(crate) http: HttpOptions,
     pub(crate) transpile: Option<Transpile>,
 }
 

@@ -194,6 +194,13 @@ impl Introspection {
         self
     }
 
+    /// Most active results kept at once. Default 10 000; zero disables
+    /// caching.
+    pub fn cache_capacity(mut self, capacity: usize) -> Self {
+        self.cache_capacity = capacity;
+        self
+    }
+
     /// How long a refused token (inactive, or not an access token) is
     /// refused without asking again. Default 5 s; zero disables this cache.
     pub fn negative_cache_ttl(mut self, ttl: Duration) -> Self {

@@ -39,18 +39,18 @@ use crate::{
 pub struct KeyRefreshPolicy {
     /// Freshness when the JWKS response has no `Cache-Control: max-age`.
     /// Default: 10 min.
-    pub default_max_age: Duration,
+    pub(crate) default_max_age: Duration,
     /// Bounds applied to the server's `max-age`. Default: 1 min ..= 24 h.
-    pub min_max_age: Duration,
+    pub(crate) min_max_age: Duration,
     /// Upper bound for `max-age`.
-    pub max_max_age: Duration,
+    pub(crate) max_max_age: Duration,
     /// Refreshes allowed in a burst for unknown `kid`s. Default: 3.
-    pub unknown_kid_burst: u32,
+    pub(crate) unknown_kid_burst: u32,
     /// One refresh token is regained per this interval. Default: 10 s.
-    pub unknown_kid_refill: Duration,
+    pub(crate) unknown_kid_refill: Duration,
     /// How long a `kid` absent after a refresh is refused without fetching.
     /// Default: 30 s.
-    pub negative_ttl: Duration,
+    pub(crate) negative_ttl: Duration,
 }
 
 impl Default for KeyRefreshPolicy {
@@ -67,6 +67,32 @@ impl Default for KeyRefreshPolicy {
 }
 
 impl KeyRefreshPolicy {
+    /// Freshness of a JWKS whose response has no `Cache-Control: max-age`.
+    pub fn default_max_age(mut self, age: Duration) -> Self {
+        self.default_max_age = age;
+        self
+    }
+
+    /// Bounds applied to the server's `max-age` (`min ..= max`).
+    pub fn max_age_bounds(mut self, min: Duration, max: Duration) -> Self {
+        self.min_max_age = min;
+        self.max_max_age = max;
+        self
+    }
+
+    /// Refreshes for unknown `kid`s: `burst` at once, one more per `refill`.
+    pub fn unknown_kid_budget(mut self, burst: u32, refill: Duration) -> Self {
+        self.unknown_kid_burst = burst;
+        self.unknown_kid_refill = refill;
+        self
+    }
+
+    /// How long a `kid` absent after a refresh is refused without fetching.
+    pub fn negative_ttl(mut self, ttl: Duration) -> Self {
+        self.negative_ttl = ttl;
+        self
+    }
+
     /// Why this policy cannot work, if it cannot.
     pub(crate) fn problem(&self) -> Option<&'static str> {
         if self.min_max_age > self.max_max_age {

@@ -17,24 +17,24 @@ pub struct JwtOptions {
     /// Allowed `alg` values. Only asymmetric algorithms can be configured
     /// (HMAC with keys from a JWKS is an algorithm-confusion attack).
     /// Default: RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, EdDSA.
-    pub algorithms: Vec<Algorithm>,
+    pub(crate) algorithms: Vec<Algorithm>,
     /// Clock skew tolerated for `exp`, `nbf` and `iat`. Default: 30 s.
-    pub leeway: Duration,
+    pub(crate) leeway: Duration,
     /// RFC 9068 strict profile: require `typ: at+jwt` and the claims `sub`,
     /// `client_id`, `iat` and `jti`. Default: off, because Entra ID, Auth0
     /// and Keycloak send `typ: JWT` (other `typ` values such as `dpop+jwt`
     /// are always rejected).
-    pub strict_rfc9068: bool,
+    pub(crate) strict_rfc9068: bool,
     /// Largest token accepted, in bytes. Default: 16 KiB.
-    pub max_token_bytes: usize,
+    pub(crate) max_token_bytes: usize,
     /// Capacity of the verified-token cache per resource (0 disables it).
     /// Default: 10 000 tokens.
-    pub cache_capacity: usize,
+    pub(crate) cache_capacity: usize,
     /// Memory bound of that cache, estimated from the token sizes (0
     /// disables it). Default: 32 MiB.
-    pub cache_max_bytes: usize,
+    pub(crate) cache_max_bytes: usize,
     /// When the JWKS is refetched.
-    pub key_refresh: KeyRefreshPolicy,
+    pub(crate) key_refresh: KeyRefreshPolicy,
 }
 
 impl Default for JwtOptions {
@@ -74,6 +74,13 @@ impl JwtOptions {
     /// Sets [`strict_rfc9068`](Self::strict_rfc9068).
     pub fn strict_rfc9068(mut self, strict: bool) -> Self {
         self.strict_rfc9068 = strict;
+        self
+    }
+
+    /// Sets [`max_token_bytes`](Self::max_token_bytes): tokens longer than
+    /// this are refused before any parsing. Default: 16 KiB.
+    pub fn max_token_bytes(mut self, bytes: usize) -> Self {
+        self.max_token_bytes = bytes;
         self
     }
 
