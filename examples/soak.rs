@@ -77,7 +77,7 @@ use actix_web::{App, HttpResponse, HttpServer, http::header, rt, web};
 use jsonwebtoken::Algorithm;
 use mcp_auth::{
     HttpOptions, JwtOptions, McpAuth, ResourceConfig,
-    config::FetchOptions,
+    auth_server::FetchOptions,
     testing::{Endpoint, JwksMode, TestIssuer},
     verify::KeyRefreshPolicy,
 };

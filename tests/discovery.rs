@@ -8,7 +8,7 @@ use actix_web::{App, HttpResponse, HttpServer, test, web};
 use common::{RESOURCE, b64, bearer, send};
 use mcp_auth::{
     AuthServerConfig, AuthServerType, FetchError, HttpOptions, McpAuth, ResourceConfig,
-    config::{
+    auth_server::{
         FetchOptions, discover_server_config, fetch_server_config,
         fetch_server_config_by_well_known_url,
     },

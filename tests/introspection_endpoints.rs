@@ -118,7 +118,7 @@ async fn lazily_discovered_servers_publishing_several_endpoints_fail_closed() {
     let no_introspection = {
         let mut metadata = d.metadata();
         metadata.introspection_endpoint = None;
-        AuthServerConfig::resolved(metadata, mcp_auth::config::AuthServerType::OAuth)
+        AuthServerConfig::resolved(metadata, mcp_auth::auth_server::AuthServerType::OAuth)
     };
     let auth = build(
         vec![no_introspection, c.discovery_config()],

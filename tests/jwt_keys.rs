@@ -17,7 +17,7 @@ use common::{
 use jsonwebtoken::Algorithm;
 use mcp_auth::{
     AuthServerConfig, HttpOptions, JwtOptions, McpAuth, ResourceConfig,
-    config::FetchOptions,
+    auth_server::FetchOptions,
     testing::{Endpoint, JwksMode, TestIssuer},
     verify::KeyRefreshPolicy,
 };

@@ -22,7 +22,7 @@ use common::{RESOURCE, TestApp, WithBearer, get, jwks_of, send};
 use jsonwebtoken::Algorithm;
 use mcp_auth::{
     AuthInfo, AuthServerConfig, AuthServerType, ConfigError, HttpOptions, JwtOptions, McpAuth,
-    ResourceConfig, config::FetchOptions, testing::TestIssuer, verify::KeyRefreshPolicy,
+    ResourceConfig, auth_server::FetchOptions, testing::TestIssuer, verify::KeyRefreshPolicy,
 };
 use serde_json::{Value, json};
 

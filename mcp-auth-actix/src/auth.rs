@@ -10,9 +10,10 @@ use actix_web::{HttpRequest, web, web::Bytes};
 use crate::{
     __private::ResourceDeclaration,
     BearerAuth,
+    auth_server::AuthServer,
     error::{AuthError, ConfigError},
     guard::ErrorHandler,
-    verify::{AuthServer, resource::ProtectedResource},
+    verify::resource::ProtectedResource,
 };
 
 /// The validated configuration: resources, their authorization servers, key

@@ -18,7 +18,7 @@ use crate::{
     __private::{ResourceDeclaration, declarations},
     BearerAuth, McpAuth,
     auth::Inner,
-    config::{AuthServerConfig, AuthServerSource, validate_server_config},
+    auth_server::{AuthServer, AuthServerConfig, AuthServerSource, validate_server_config},
     error::{AuthError, ConfigError},
     guard::ErrorHandler,
     metadata::{WELL_KNOWN_PREFIX, well_known_path, well_known_url},
@@ -30,7 +30,7 @@ use crate::{
         validate::{closure, parse_origin, validate_metadata},
     },
     verify::{
-        AuthServer, ClaimPolicy, IntrospectionVerifier, JwtOptions, JwtVerifier, TokenCache,
+        ClaimPolicy, IntrospectionVerifier, JwtOptions, JwtVerifier, TokenCache,
         resource::{Method, ProtectedResource},
     },
 };
@@ -442,7 +442,7 @@ struct SharedServer {
 mod tests {
     use super::*;
     use crate::ResourceServerMetadata;
-    use crate::config::{AuthServerType, AuthorizationServerMetadata};
+    use crate::auth_server::{AuthServerType, AuthorizationServerMetadata};
 
     fn server(issuer: &str) -> AuthServerConfig {
         let mut m = AuthorizationServerMetadata::new(

@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 
 use crate::{
     OperationScopes,
-    config::{AuthorizationServerMetadata, validate_server_config},
+    auth_server::{AuthorizationServerMetadata, validate_server_config},
     extract::{bearer_credentials, check_token68},
     operations::{HeaderOperation, inspect},
     verify::{ClaimPolicy, JwtOptions, JwtVerifier, now_secs, parse_jwks},

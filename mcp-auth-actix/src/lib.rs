@@ -5,8 +5,8 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod auth;
+pub mod auth_server;
 mod builder;
-pub mod config;
 mod cors;
 pub mod error;
 pub mod extract;
@@ -36,8 +36,8 @@ pub mod __private;
 pub mod fuzzing;
 
 pub use auth::McpAuth;
+pub use auth_server::{AuthServerConfig, AuthServerType, AuthorizationServerMetadata};
 pub use builder::McpAuthBuilder;
-pub use config::{AuthServerConfig, AuthServerType, AuthorizationServerMetadata};
 pub use error::{AuthError, ConfigError, FetchError, RequestError};
 pub use extract::{AuthInfo, MaybeAuthInfo};
 pub use http::HttpOptions;

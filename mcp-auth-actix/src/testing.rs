@@ -53,7 +53,7 @@ use jsonwebtoken::Algorithm;
 use serde_json::{Map, Value, json};
 
 use crate::{
-    config::{AuthServerConfig, AuthServerType, AuthorizationServerMetadata},
+    auth_server::{AuthServerConfig, AuthServerType, AuthorizationServerMetadata},
     verify::now_secs,
 };
 

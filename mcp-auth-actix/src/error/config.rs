@@ -70,7 +70,7 @@ pub enum ConfigError {
         reason: String,
     },
     /// Resolved authorization server metadata failed validation
-    /// ([`validate_server_config`](crate::config::validate_server_config)).
+    /// ([`validate_server_config`](crate::auth_server::validate_server_config)).
     #[error("authorization server `{issuer}` metadata is invalid: {}", codes.join(", "))]
     InvalidServerMetadata {
         /// The issuer.

@@ -9,7 +9,7 @@ use std::{collections::HashMap, fmt, sync::Arc};
 
 use crate::{
     ResourceServerMetadata,
-    config::AuthServerConfig,
+    auth_server::AuthServerConfig,
     verify::{Introspection, TokenVerifier},
 };
 

@@ -24,9 +24,10 @@ use serde_json::{Map, Value};
 use tokio::sync::watch;
 use url::Url;
 
-use super::{AuthServer, TokenCache, deadline, now_secs, server::FLIGHT_SLACK};
+use super::{TokenCache, deadline, now_secs};
+use crate::auth_server::{AuthServer, FLIGHT_SLACK};
 use crate::{
-    config::{AuthServerConfig, AuthServerSource},
+    auth_server::{AuthServerConfig, AuthServerSource},
     error::{AuthError, ConfigError, Reason},
     http::{self, FormPost, HttpOptions},
     metrics::{self, CacheKind, FetchKind, Stopwatch},
@@ -556,7 +557,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::config::{AuthServerType, AuthorizationServerMetadata};
+    use crate::auth_server::{AuthServerType, AuthorizationServerMetadata};
 
     #[test]
     fn basic_auth_is_form_encoded() {

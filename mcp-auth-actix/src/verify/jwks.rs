@@ -180,7 +180,7 @@ impl KeyStore {
     ) -> Arc<Self> {
         Arc::new(Self {
             issuer: issuer.to_owned(),
-            flight: Flight::new(http.timeout + super::server::FLIGHT_SLACK),
+            flight: Flight::new(http.timeout + crate::auth_server::FLIGHT_SLACK),
             url,
             http,
             state: Mutex::new(RefreshState {

@@ -9,7 +9,8 @@ use jsonwebtoken::Algorithm;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::{AuthServer, ClaimPolicy, JwtOptions, Key, jwks::Lookup};
+use super::{ClaimPolicy, JwtOptions, Key, jwks::Lookup};
+use crate::auth_server::AuthServer;
 use crate::error::{AuthError, Reason};
 
 /// The JOSE header members we act on. `jku`, `jwk`, `x5u` and `x5c` are

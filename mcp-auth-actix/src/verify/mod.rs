@@ -10,7 +10,6 @@ mod jwks;
 mod jwt;
 mod options;
 pub(crate) mod resource;
-mod server;
 
 use std::{
     future::Future,
@@ -24,14 +23,13 @@ pub(crate) use cache::TokenCache;
 pub(crate) use claims::{ClaimPolicy, MAX_NUMERIC_DATE, scopes_of};
 pub(crate) use introspection::IntrospectionVerifier;
 pub use introspection::{ClientAuth, Introspection};
-pub(crate) use jwks::Key;
 pub use jwks::KeyRefreshPolicy;
 #[cfg(feature = "fuzzing")]
 pub(crate) use jwks::parse_jwks;
+pub(crate) use jwks::{Key, KeyStore};
 pub(crate) use jwt::JwtVerifier;
 pub(crate) use options::DEFAULT_CACHE_BYTES;
 pub use options::JwtOptions;
-pub(crate) use server::AuthServer;
 
 /// The claims of a verified token as a JSON object (JWT payload or
 /// introspection response).

@@ -6,11 +6,12 @@ use std::{sync::Arc, time::Duration};
 use actix_web::web::Bytes;
 
 use super::{
-    AuthServer, ClaimPolicy, JwtVerifier, Key, TokenCache, TokenVerifier, VerifyError, deadline,
+    ClaimPolicy, JwtVerifier, Key, TokenCache, TokenVerifier, VerifyError, deadline,
     introspection::IntrospectionVerifier, now_secs,
 };
 use crate::{
     AuthInfo,
+    auth_server::AuthServer,
     error::{AuthError, Reason},
     extract::{check_token68, malformed},
     metrics::{Cache, CacheKind, ResourceMetrics, Stopwatch},

@@ -9,14 +9,14 @@ use std::{
 use actix_web::web::Bytes;
 use arc_swap::ArcSwapOption;
 
-use super::jwks::{KeyRefreshPolicy, KeyStore};
 use crate::{
-    config::{
+    auth_server::{
         AuthServerConfig, AuthServerSource, AuthServerType, AuthorizationServerMetadata,
         FetchOptions, discover_server_config, fetch_server_config, validate_server_config,
     },
     error::{AuthError, FetchError, Reason},
     flight::Flight,
+    verify::{KeyRefreshPolicy, KeyStore},
 };
 
 /// Metadata in hand, with what is derived from it.

@@ -1,8 +1,11 @@
-//! Authorization servers: RFC 8414 metadata types, discovery
-//! ([`fetch_server_config`] and friends) and validation
-//! ([`validate_server_config`]).
+//! Authorization servers: their configuration ([`AuthServerConfig`]), RFC
+//! 8414 metadata types, discovery ([`fetch_server_config`] and friends),
+//! validation ([`validate_server_config`]), and at run time (`runtime.rs`)
+//! one shared server per issuer with its lazily discovered metadata and its
+//! JWKS cache.
 
 mod discovery;
+mod runtime;
 mod validate;
 
 use std::{fmt, sync::Arc};
@@ -14,6 +17,7 @@ pub use discovery::{
     FetchOptions, Transpile, discover_server_config, fetch_server_config,
     fetch_server_config_by_well_known_url, oauth_well_known_url, oidc_well_known_url, probe_urls,
 };
+pub(crate) use runtime::{AuthServer, FLIGHT_SLACK};
 pub use validate::{ValidationCode, ValidationResult, validate_server_config};
 
 /// Which discovery document an authorization server publishes.
