@@ -9,7 +9,7 @@ use futures_util::future::LocalBoxFuture;
 
 pub use inventory;
 
-use crate::{AuthInfo, guard::Mode};
+use crate::{AuthInfo, web::guard::Mode};
 
 /// One resource declaration emitted by `#[protected_resource]` on a handler,
 /// as a `static`: its address is its identity (two handlers with the same
@@ -124,7 +124,7 @@ impl<R: DeclaredResource, const OPTIONAL: bool> FromRequest for Guarded<R, OPTIO
         } else {
             Mode::Required
         };
-        let checked = crate::guard::declared(req, payload, R::declaration(), mode);
+        let checked = crate::web::guard::declared(req, payload, R::declaration(), mode);
         Box::pin(async move {
             checked.await.map(|auth| Guarded {
                 auth,
@@ -145,7 +145,7 @@ impl<R: actix_web::Responder> actix_web::Responder for Cors<R> {
     fn respond_to(self, req: &HttpRequest) -> HttpResponse<Self::Body> {
         let mut res = self.0.respond_to(req);
         if req.headers().contains_key(header::ORIGIN) {
-            crate::cors::expose(res.headers_mut());
+            crate::web::cors::expose(res.headers_mut());
         }
         res
     }

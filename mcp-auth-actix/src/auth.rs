@@ -12,8 +12,8 @@ use crate::{
     BearerAuth,
     auth_server::AuthServer,
     error::{AuthError, ConfigError},
-    guard::ErrorHandler,
     verify::resource::ProtectedResource,
+    web::guard::ErrorHandler,
 };
 
 /// The validated configuration: resources, their authorization servers, key

@@ -20,10 +20,8 @@ use crate::{
     auth::Inner,
     auth_server::{AuthServer, AuthServerConfig, AuthServerSource, validate_server_config},
     error::{AuthError, ConfigError},
-    guard::ErrorHandler,
     metadata::{WELL_KNOWN_PREFIX, well_known_path, well_known_url},
     metrics::{CacheKind, ResourceMetrics},
-    operations::OperationScopes,
     resource::{
         ResourceConfig, ResourceContext, Verification,
         declarations::merge_declarations,
@@ -33,6 +31,8 @@ use crate::{
         ClaimPolicy, IntrospectionVerifier, JwtOptions, JwtVerifier, TokenCache,
         resource::{Method, ProtectedResource},
     },
+    web::guard::ErrorHandler,
+    web::operations::OperationScopes,
 };
 
 /// Builds an [`McpAuth`]; see [`McpAuth::builder`].

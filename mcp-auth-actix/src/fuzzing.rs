@@ -14,9 +14,9 @@ use serde_json::{Map, Value};
 use crate::{
     OperationScopes,
     auth_server::{AuthorizationServerMetadata, validate_server_config},
-    extract::{bearer_credentials, check_token68},
-    operations::{HeaderOperation, inspect},
     verify::{ClaimPolicy, JwtOptions, JwtVerifier, now_secs, parse_jwks},
+    web::extract::{bearer_credentials, check_token68},
+    web::operations::{HeaderOperation, inspect},
 };
 
 /// The `Authorization` header parser and the token68 syntax check.

@@ -7,18 +7,14 @@
 mod auth;
 pub mod auth_server;
 mod builder;
-mod cors;
 pub mod error;
-pub mod extract;
 mod flight;
-mod guard;
 mod http;
 pub mod metadata;
 mod metrics;
-mod middleware;
-mod operations;
 mod resource;
 pub mod verify;
+mod web;
 
 #[cfg(feature = "rmcp")]
 #[cfg_attr(docsrs, doc(cfg(feature = "rmcp")))]
@@ -39,13 +35,14 @@ pub use auth::McpAuth;
 pub use auth_server::{AuthServerConfig, AuthServerType, AuthorizationServerMetadata};
 pub use builder::McpAuthBuilder;
 pub use error::{AuthError, ConfigError, FetchError, RequestError};
-pub use extract::{AuthInfo, MaybeAuthInfo};
 pub use http::HttpOptions;
-pub use metadata::{ResourceServerMetadata, routes, well_known_scope};
-pub use middleware::{BearerAuth, BearerAuthMiddleware};
-pub use operations::{Operation, OperationScopes};
+pub use metadata::ResourceServerMetadata;
 pub use resource::ResourceConfig;
 pub use verify::{JwtOptions, VerifiedClaims};
+pub use web::extract::{AuthInfo, MaybeAuthInfo};
+pub use web::middleware::{BearerAuth, BearerAuthMiddleware};
+pub use web::operations::{Operation, OperationScopes};
+pub use web::well_known::{routes, well_known_scope};
 
 #[cfg(feature = "macros")]
 #[cfg_attr(docsrs, doc(cfg(feature = "macros")))]

@@ -613,8 +613,8 @@ fn cors<S>(
 where
     S: Service<ServiceRequest, Response = ServiceResponse, Error = actix_web::Error>,
 {
-    let answer = if crate::cors::is_preflight(req.request()) {
-        let res = crate::cors::preflight(req.request(), Some("GET, POST, OPTIONS"));
+    let answer = if crate::web::cors::is_preflight(req.request()) {
+        let res = crate::web::cors::preflight(req.request(), Some("GET, POST, OPTIONS"));
         futures_util::future::Either::Left(std::future::ready(Ok(req.into_response(res))))
     } else {
         futures_util::future::Either::Right(service.call(req))

@@ -13,9 +13,9 @@ use crate::{
     AuthInfo,
     auth_server::AuthServer,
     error::{AuthError, Reason},
-    extract::{check_token68, malformed},
     metrics::{Cache, CacheKind, ResourceMetrics, Stopwatch},
     resource::ResourceContext,
+    web::extract::{check_token68, malformed},
 };
 
 pub(crate) enum Method {

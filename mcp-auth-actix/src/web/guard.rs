@@ -23,14 +23,15 @@ use tracing::{Instrument, field::Empty};
 
 use crate::{
     __private::ResourceDeclaration,
-    AuthInfo, McpAuth, cors,
+    AuthInfo, McpAuth,
     error::{AuthError, AuthErrorKind, Misconfiguration, RequestError, join_scopes},
-    extract::bearer_credentials,
     metrics::{Cache, Decision, Stopwatch},
-    operations::{
+    verify::resource::ProtectedResource,
+    web::cors,
+    web::extract::bearer_credentials,
+    web::operations::{
         HeaderOperation, OperationScopes, check_content_encoding, drain, inspect, read_body,
     },
-    verify::resource::ProtectedResource,
 };
 
 /// Turns an [`AuthError`] into the response you want (e.g. a JSON-RPC error

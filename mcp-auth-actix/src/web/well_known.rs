@@ -11,10 +11,11 @@ use actix_web::{
     web,
 };
 
-use super::WELL_KNOWN_PREFIX;
+use crate::metadata::WELL_KNOWN_PREFIX;
 use crate::{
-    McpAuth, cors,
+    McpAuth,
     error::{Misconfiguration, json_error},
+    web::cors,
 };
 
 const LEGACY_AS_PATH: &str = "/.well-known/oauth-authorization-server";

@@ -15,11 +15,12 @@ use futures_util::{
 };
 
 use crate::{
-    AuthInfo, OperationScopes, cors,
+    AuthInfo, OperationScopes,
     error::{AuthError, ConfigError},
-    guard::{ErrorHandler, Guard, Mode},
-    operations::{check_scope, drain},
     verify::resource::ProtectedResource,
+    web::cors,
+    web::guard::{ErrorHandler, Guard, Mode},
+    web::operations::{check_scope, drain},
 };
 
 /// Requires a valid bearer token for one protected resource, and optionally

@@ -1,13 +1,10 @@
-//! OAuth 2.0 Protected Resource Metadata (RFC 9728): the document type, the
-//! well-known URL rule and the Actix endpoints that serve it.
-
-mod endpoints;
+//! OAuth 2.0 Protected Resource Metadata (RFC 9728): the document type and
+//! the well-known URL rule. The endpoints that serve it are in
+//! `web/well_known.rs` ([`routes`](crate::routes)).
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use url::Url;
-
-pub use endpoints::{routes, well_known_scope};
 
 /// Well-known path prefix of protected resource metadata (RFC 9728 §3).
 pub const WELL_KNOWN_PREFIX: &str = "/.well-known/oauth-protected-resource";

@@ -26,7 +26,7 @@ pub use auth_info::AuthInfo;
 use crate::{
     BearerAuth, McpAuth,
     error::{AuthError, Misconfiguration},
-    guard::{Guard, Mode, preflight},
+    web::guard::{Guard, Mode, preflight},
 };
 
 /// The guard an extractor must run, or the caller a middleware stored.
