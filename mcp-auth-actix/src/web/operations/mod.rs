@@ -30,6 +30,14 @@ use crate::{
     error::{ConfigError, RequestError},
 };
 
+mod body;
+mod headers;
+
+pub(crate) use body::{check_content_encoding, drain, read_body};
+use body::{operations, parse_strict};
+pub(crate) use headers::HeaderOperation;
+use headers::mismatch;
+
 /// The closure type of [`OperationScopes::computed`].
 type Computed = dyn Fn(&Operation<'_>) -> Vec<String> + Send + Sync;
 
@@ -336,217 +344,6 @@ impl<'a> Operation<'a> {
     }
 }
 
-/// The method and name announced in the `Mcp-Method` and `Mcp-Name` headers.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct HeaderOperation {
-    method: String,
-    name: Option<String>,
-}
-
-impl HeaderOperation {
-    /// Reads the headers: `None` when the client sent neither (clients of
-    /// MCP versions before 2026-07-28).
-    pub(crate) fn from_headers(headers: &header::HeaderMap) -> Result<Option<Self>, RequestError> {
-        let method = single_header(headers, "mcp-method")?;
-        let name = single_header(headers, "mcp-name")?;
-        match (method, name) {
-            (None, None) => Ok(None),
-            (Some(method), name) => Ok(Some(Self {
-                method,
-                name: name.map(|n| decode_header_value(&n)).transpose()?,
-            })),
-            (None, Some(_)) => Err(mismatch("`Mcp-Name` was sent without `Mcp-Method`.")),
-        }
-    }
-
-    pub(crate) fn as_operation(&self) -> Operation<'_> {
-        Operation {
-            method: &self.method,
-            name: self.name.as_deref(),
-            params: None,
-            id: None,
-        }
-    }
-
-    /// The body must be one request whose method and name are the headers'.
-    fn cross_check(&self, operations: &[Operation<'_>]) -> Result<(), RequestError> {
-        let [op] = operations else {
-            return Err(mismatch(
-                "`Mcp-Method` names one request, but the body is not exactly one request.",
-            ));
-        };
-        if op.method != self.method || op.name != self.name.as_deref() {
-            return Err(mismatch(
-                "The `Mcp-Method`/`Mcp-Name` headers do not match the request body.",
-            )
-            .with_id(op.id));
-        }
-        Ok(())
-    }
-}
-
-fn mismatch(message: &'static str) -> RequestError {
-    RequestError::bad_request(RequestError::HEADER_MISMATCH, message)
-}
-
-fn single_header(headers: &header::HeaderMap, name: &str) -> Result<Option<String>, RequestError> {
-    let mut values = headers.get_all(name);
-    let Some(value) = values.next() else {
-        return Ok(None);
-    };
-    if values.next().is_some() {
-        return Err(mismatch(
-            "Send each of `Mcp-Method` and `Mcp-Name` at most once.",
-        ));
-    }
-    value
-        .to_str()
-        .map(|v| Some(v.trim().to_owned()))
-        .map_err(|_| mismatch("`Mcp-Method`/`Mcp-Name` must be visible ASCII."))
-}
-
-/// Values that are not plain ASCII travel as `=?base64?<standard base64>?=`.
-fn decode_header_value(value: &str) -> Result<String, RequestError> {
-    let Some(encoded) = value.strip_prefix("=?base64?") else {
-        return Ok(value.to_owned());
-    };
-    let encoded = encoded.strip_suffix("?=").unwrap_or(encoded);
-    base64::engine::general_purpose::STANDARD
-        .decode(encoded)
-        .ok()
-        .and_then(|bytes| String::from_utf8(bytes).ok())
-        .ok_or_else(|| mismatch("`Mcp-Name` has an invalid base64 value."))
-}
-
-/// Refuses content codings: decoding here and again in the handler (or
-/// not decoding here) would let the handler see a body the guard did not.
-pub(crate) fn check_content_encoding(req: &HttpRequest) -> Result<(), RequestError> {
-    let identity = req.headers().get_all(header::CONTENT_ENCODING).all(|v| {
-        v.to_str()
-            .is_ok_and(|v| v.trim().eq_ignore_ascii_case("identity"))
-    });
-    if identity {
-        Ok(())
-    } else {
-        Err(RequestError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            RequestError::INVALID_REQUEST,
-            "Compressed request bodies are not accepted on this endpoint; send identity.",
-        ))
-    }
-}
-
-/// Reads the whole body (after [`check_content_encoding`]), bounded by the
-/// app's `PayloadConfig` (256 KiB by default).
-pub(crate) async fn read_body(
-    req: &HttpRequest,
-    mut payload: Payload,
-) -> Result<Bytes, actix_web::Error> {
-    Bytes::from_request(req, &mut payload).await
-}
-
-/// Reads and drops a small unread body (at most 64 KiB, within 1 s): actix
-/// closes the connection after a response to a request whose body was
-/// not read, which would cost an MCP client a reconnect after every 401.
-pub(crate) async fn drain(req: &HttpRequest, mut payload: Payload) {
-    const LIMIT: u64 = 64 * 1024;
-    let small = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
-        .is_some_and(|len| len <= LIMIT);
-    if !small {
-        return;
-    }
-    let read_all = async {
-        let mut seen = 0u64;
-        while let Some(Ok(chunk)) = payload.next().await {
-            seen += chunk.len() as u64;
-            if seen > LIMIT {
-                break;
-            }
-        }
-    };
-    let _ = actix_rt::time::timeout(std::time::Duration::from_secs(1), read_all).await;
-}
-
-/// Parses a non-empty body as strict JSON: duplicate member names are
-/// refused, since parsers disagree on which one wins.
-fn parse_strict(bytes: &[u8]) -> Result<Value, RequestError> {
-    serde_json::from_slice::<Strict>(bytes)
-        .map(|strict| strict.0)
-        .map_err(|_| {
-            RequestError::bad_request(
-                RequestError::PARSE_ERROR,
-                "The request body is not valid JSON (or repeats a member name).",
-            )
-        })
-}
-
-/// The JSON-RPC requests and notifications of a message or a non-empty
-/// batch (responses have no method and need no scopes).
-fn operations(body: &Value) -> Result<Vec<Operation<'_>>, RequestError> {
-    let messages: &[Value] = match body {
-        Value::Array(batch) if !batch.is_empty() => batch,
-        Value::Object(_) => std::slice::from_ref(body),
-        _ => {
-            return Err(RequestError::bad_request(
-                RequestError::INVALID_REQUEST,
-                "The body must be a JSON-RPC message or a non-empty batch of them.",
-            ));
-        }
-    };
-    let mut operations = Vec::with_capacity(messages.len());
-    for message in messages {
-        if let Some(op) = operation(message)? {
-            operations.push(op);
-        }
-    }
-    Ok(operations)
-}
-
-fn operation(message: &Value) -> Result<Option<Operation<'_>>, RequestError> {
-    let invalid =
-        |message: &'static str| RequestError::bad_request(RequestError::INVALID_REQUEST, message);
-    let Value::Object(object) = message else {
-        return Err(invalid("Every JSON-RPC message must be an object."));
-    };
-    let id = object.get("id");
-    let method = match object.get("method") {
-        None => return Ok(None),
-        Some(Value::String(method)) => method.as_str(),
-        Some(_) => return Err(invalid("`method` must be a string.").with_id(id)),
-    };
-    let params = object.get("params");
-    if params.is_some_and(|p| !matches!(p, Value::Object(_) | Value::Array(_))) {
-        return Err(invalid("`params` must be an object or an array.").with_id(id));
-    }
-    let member = match method {
-        "tools/call" | "prompts/get" => Some("name"),
-        m if is_resource_method(m) => Some("uri"),
-        _ => None,
-    };
-    let name = match member {
-        None => None,
-        Some(member) => match params.and_then(|p| p.get(member)) {
-            Some(Value::String(name)) => Some(name.as_str()),
-            _ => {
-                return Err(RequestError::bad_request(
-                    RequestError::INVALID_PARAMS,
-                    format!("`{method}` needs a string `params.{member}`."),
-                )
-                .with_id(id));
-            }
-        },
-    };
-    Ok(Some(Operation {
-        method,
-        name,
-        params,
-        id,
-    }))
-}
-
 /// The scopes the body's operations need, after cross-checking the
 /// headers' operation, if any.
 pub(crate) fn inspect(
@@ -570,78 +367,11 @@ pub(crate) fn inspect(
     Ok(rules.needed(&operations))
 }
 
-/// JSON that refuses duplicate member names.
-struct Strict(Value);
-
-impl<'de> Deserialize<'de> for Strict {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(StrictVisitor).map(Strict)
-    }
-}
-
-struct StrictVisitor;
-
-impl<'de> Visitor<'de> for StrictVisitor {
-    type Value = Value;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("JSON without duplicate member names")
-    }
-
-    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
-        Ok(Value::Bool(v))
-    }
-
-    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
-        Ok(v.into())
-    }
-
-    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
-        Ok(v.into())
-    }
-
-    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
-        Ok(v.into())
-    }
-
-    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
-        Ok(Value::String(v.to_owned()))
-    }
-
-    fn visit_string<E>(self, v: String) -> Result<Value, E> {
-        Ok(Value::String(v))
-    }
-
-    fn visit_unit<E>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        let mut items = Vec::new();
-        while let Some(Strict(item)) = seq.next_element()? {
-            items.push(item);
-        }
-        Ok(Value::Array(items))
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut object = Map::new();
-        while let Some(key) = map.next_key::<String>()? {
-            let Strict(value) = map.next_value()?;
-            if object.contains_key(&key) {
-                return Err(de::Error::custom(format_args!("duplicate member `{key}`")));
-            }
-            object.insert(key, value);
-        }
-        Ok(Value::Object(object))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use serde_json::json;
 
-    use super::*;
+    use super::{headers::decode_header_value, *};
 
     fn needed(rules: &OperationScopes, body: Value) -> Vec<String> {
         let bytes = serde_json::to_vec(&body).unwrap();
