@@ -23,13 +23,12 @@ pub(crate) use cache::TokenCache;
 pub(crate) use claims::{ClaimPolicy, MAX_NUMERIC_DATE, scopes_of};
 pub(crate) use introspection::IntrospectionVerifier;
 pub use introspection::{ClientAuth, Introspection};
-pub use jwks::KeyRefreshPolicy;
 #[cfg(feature = "fuzzing")]
 pub(crate) use jwks::parse_jwks;
 pub(crate) use jwks::{Key, KeyStore};
 pub(crate) use jwt::JwtVerifier;
 pub(crate) use options::DEFAULT_CACHE_BYTES;
-pub use options::JwtOptions;
+pub use options::{JwtOptions, KeyRefreshPolicy};
 
 /// The claims of a verified token as a JSON object (JWT payload or
 /// introspection response).

@@ -1,10 +1,9 @@
-//! [`JwtOptions`]: how JWT access tokens are verified, for every resource.
+//! [`JwtOptions`]: how JWT access tokens are verified, for every resource,
+//! and its [`KeyRefreshPolicy`]: when the JWKS is refetched.
 
 use std::time::Duration;
 
 use jsonwebtoken::Algorithm;
-
-use super::KeyRefreshPolicy;
 
 /// Default memory bound of a verified-token cache.
 pub(crate) const DEFAULT_CACHE_BYTES: usize = 32 << 20;
@@ -100,5 +99,77 @@ impl JwtOptions {
     pub fn key_refresh(mut self, policy: KeyRefreshPolicy) -> Self {
         self.key_refresh = policy;
         self
+    }
+}
+
+/// When and how often the JWKS is refetched.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct KeyRefreshPolicy {
+    /// Freshness when the JWKS response has no `Cache-Control: max-age`.
+    /// Default: 10 min.
+    pub(crate) default_max_age: Duration,
+    /// Bounds applied to the server's `max-age`. Default: 1 min ..= 24 h.
+    pub(crate) min_max_age: Duration,
+    /// Upper bound for `max-age`.
+    pub(crate) max_max_age: Duration,
+    /// Refreshes allowed in a burst for unknown `kid`s. Default: 3.
+    pub(crate) unknown_kid_burst: u32,
+    /// One refresh token is regained per this interval. Default: 10 s.
+    pub(crate) unknown_kid_refill: Duration,
+    /// How long a `kid` absent after a refresh is refused without fetching.
+    /// Default: 30 s.
+    pub(crate) negative_ttl: Duration,
+}
+
+impl Default for KeyRefreshPolicy {
+    fn default() -> Self {
+        Self {
+            default_max_age: Duration::from_secs(600),
+            min_max_age: Duration::from_secs(60),
+            max_max_age: Duration::from_secs(24 * 3600),
+            unknown_kid_burst: 3,
+            unknown_kid_refill: Duration::from_secs(10),
+            negative_ttl: Duration::from_secs(30),
+        }
+    }
+}
+
+impl KeyRefreshPolicy {
+    /// Freshness of a JWKS whose response has no `Cache-Control: max-age`.
+    pub fn default_max_age(mut self, age: Duration) -> Self {
+        self.default_max_age = age;
+        self
+    }
+
+    /// Bounds applied to the server's `max-age` (`min ..= max`).
+    pub fn max_age_bounds(mut self, min: Duration, max: Duration) -> Self {
+        self.min_max_age = min;
+        self.max_max_age = max;
+        self
+    }
+
+    /// Refreshes for unknown `kid`s: `burst` at once, one more per `refill`.
+    pub fn unknown_kid_budget(mut self, burst: u32, refill: Duration) -> Self {
+        self.unknown_kid_burst = burst;
+        self.unknown_kid_refill = refill;
+        self
+    }
+
+    /// How long a `kid` absent after a refresh is refused without fetching.
+    pub fn negative_ttl(mut self, ttl: Duration) -> Self {
+        self.negative_ttl = ttl;
+        self
+    }
+
+    /// Why this policy cannot work, if it cannot.
+    pub(crate) fn problem(&self) -> Option<&'static str> {
+        if self.min_max_age > self.max_max_age {
+            Some("`min_max_age` is greater than `max_max_age`")
+        } else if self.unknown_kid_refill.is_zero() {
+            Some("`unknown_kid_refill` must be positive")
+        } else {
+            None
+        }
     }
 }
