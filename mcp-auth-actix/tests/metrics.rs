@@ -72,6 +72,15 @@ impl Totals {
             .unwrap_or(0)
     }
 
+    /// Every guarded-request decision, whatever its labels.
+    fn decisions(&self) -> u64 {
+        self.counters
+            .iter()
+            .filter(|((name, _), _)| name == REQUESTS)
+            .map(|(_, n)| n)
+            .sum()
+    }
+
     fn requests(&self, outcome: &str, reason: &str) -> u64 {
         let labels = [
             ("resource", RESOURCE),
@@ -274,12 +283,7 @@ async fn decisions_fetches_and_bounded_labels() {
     assert_eq!(totals.requests("invalid_token", "expired"), 1);
     assert_eq!(totals.requests("invalid_token", "audience"), 1);
     assert_eq!(totals.requests("insufficient_scope", "none"), 1);
-    let decisions: u64 = totals
-        .counters
-        .iter()
-        .filter(|((name, _), _)| name == REQUESTS)
-        .map(|(_, n)| n)
-        .sum();
+    let decisions = totals.decisions();
     assert_eq!(decisions, 6, "one decision per request");
 
     // One token check per request with a token; only the repeat was cached.
@@ -345,12 +349,7 @@ async fn decisions_fetches_and_bounded_labels() {
         presented.extend(parts);
     }
     totals.take(&snapshotter);
-    let decisions: u64 = totals
-        .counters
-        .iter()
-        .filter(|((name, _), _)| name == REQUESTS)
-        .map(|(_, n)| n)
-        .sum();
+    let decisions = totals.decisions();
     assert_eq!(decisions - before, 1_000, "one decision per request");
 
     let mut values: HashMap<&str, BTreeSet<&str>> = HashMap::new();
