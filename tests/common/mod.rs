@@ -1,4 +1,5 @@
-//! Helpers shared by the integration tests (`mod common;` in each file):
+//! Helpers shared by the integration tests (`tests/suite/` and the macro
+//! tests, each declaring `mod common;`):
 //! requests carrying a bearer token, a fully read response, the
 //! `WWW-Authenticate` challenge and its parameters, JSON-RPC bodies, and
 //! the assertions every refusal is checked with.

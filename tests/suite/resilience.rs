@@ -4,8 +4,6 @@
 //! (a stalled body, a slow answer from before a rotation, odd key sets) is
 //! exact.
 
-mod common;
-
 use std::{
     io::{Read, Write},
     net::{SocketAddr, TcpListener, TcpStream},
@@ -17,8 +15,8 @@ use std::{
     time::{Duration, Instant},
 };
 
+use crate::common::{RESOURCE, TestApp, WithBearer, get, jwks_of, send};
 use actix_web::{App, HttpResponse, test, web};
-use common::{RESOURCE, TestApp, WithBearer, get, jwks_of, send};
 use jsonwebtoken::Algorithm;
 use mcp_auth::{
     AuthInfo, AuthServerConfig, AuthServerType, ConfigError, HttpOptions, JwtOptions, McpAuth,

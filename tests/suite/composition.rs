@@ -3,17 +3,15 @@
 //! be refused never reaches the handler. Every test counts handler runs, not
 //! only statuses. (Operation scopes: `operation_scopes.rs`.)
 
-mod common;
-
+use crate::common::{
+    WithBearer, call, post_json, send,
+    two_resources::{A, B, Hits, Setup, handler, maybe, plain},
+};
 use actix_web::{
     App,
     http::{Method, header},
     test::{self, TestRequest},
     web,
-};
-use common::{
-    WithBearer, call, post_json, send,
-    two_resources::{A, B, Hits, Setup, handler, maybe, plain},
 };
 use mcp_auth::{BearerAuth, ConfigError, OperationScopes};
 

@@ -5,11 +5,9 @@
 //! Every test runs a real in-process authorization server
 //! (`mcp_auth::testing::TestIssuer`) and an in-process Actix service.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::{
+use crate::common::{
     RESOURCE, TestApp,
     app::{build_auth, default_app},
     assert_invalid_token, assert_ok, assert_unavailable, bearer, jose_header, send, unique,

@@ -1,9 +1,7 @@
 //! Protected Resource Metadata endpoints (RFC 9728) as a client sees them.
 
-mod common;
-
+use crate::common::{RESOURCE, Resp, get, send};
 use actix_web::{App, http::Method, test, web};
-use common::{RESOURCE, Resp, get, send};
 use mcp_auth::{
     McpAuth, ResourceConfig,
     testing::{Endpoint, TestIssuer},

@@ -5,9 +5,7 @@
 //! Every test runs a real in-process authorization server
 //! (`mcp_auth::testing::TestIssuer`) and an in-process Actix service.
 
-mod common;
-
-use common::{
+use crate::common::{
     RESOURCE,
     app::{build_auth, default_app},
     assert_ok, bearer, jose_header, now, send,

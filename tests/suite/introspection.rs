@@ -12,11 +12,9 @@
 //! Every test runs real in-process authorization servers
 //! (`mcp_auth::testing::TestIssuer`) on 127.0.0.1.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{
+use crate::common::{
     RESOURCE, assert_invalid_token_exactly, assert_ok, assert_unavailable, bearer,
     introspection::{
         INACTIVE, NOT_ACCESS, build, calls, introspection, protected_app, send_concurrently,

@@ -4,15 +4,13 @@
 //! handler will, checks every operation of a batch, and never lets a refused
 //! request reach the handler. Every test counts handler runs.
 
-mod common;
-
+use crate::common::{
+    TestApp, WithBearer, call, post_json, rpc, send,
+    two_resources::{A, B, Hits, Setup, auth_last, handler, maybe, plain},
+};
 use actix_web::{
     http::{Method, header},
     web,
-};
-use common::{
-    TestApp, WithBearer, call, post_json, rpc, send,
-    two_resources::{A, B, Hits, Setup, auth_last, handler, maybe, plain},
 };
 use serde_json::{Value, json};
 

@@ -6,10 +6,7 @@
 //! Every test runs a real in-process authorization server
 //! (`mcp_auth::testing::TestIssuer`) and an in-process Actix service.
 
-mod common;
-
-use actix_web::{HttpResponse, http::header, test::TestRequest};
-use common::{
+use crate::common::{
     METADATA_URL, RESOURCE,
     app::{build_auth, default_app, standard_app},
     assert_ok, assert_rejected, b64, bearer, bearer_at, get, segments, send,
@@ -18,6 +15,7 @@ use common::{
         Options, check_requests, check_tokens,
     },
 };
+use actix_web::{HttpResponse, http::header, test::TestRequest};
 use mcp_auth::{AuthError, BearerAuth, JwtOptions, McpAuth, ResourceConfig, testing::TestIssuer};
 use serde_json::{Value, json};
 

@@ -1,11 +1,9 @@
 //! Authorization server discovery against real HTTP servers on 127.0.0.1.
 
-mod common;
-
 use std::{net::TcpListener, time::Duration};
 
+use crate::common::{RESOURCE, b64, bearer, send};
 use actix_web::{App, HttpResponse, HttpServer, test, web};
-use common::{RESOURCE, b64, bearer, send};
 use mcp_auth::{
     AuthServerConfig, AuthServerType, FetchError, HttpOptions, McpAuth, ResourceConfig,
     auth_server::{

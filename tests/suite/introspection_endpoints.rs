@@ -10,15 +10,13 @@
 //! Every test runs real in-process authorization servers
 //! (`mcp_auth::testing::TestIssuer`) on 127.0.0.1.
 
-mod common;
-
 use std::{
     fmt::Write as _,
     sync::{Arc, Mutex, OnceLock},
     time::{Duration, Instant},
 };
 
-use common::{
+use crate::common::{
     RESOURCE, assert_invalid_token_exactly, assert_ok, assert_unavailable, bearer,
     introspection::{
         INACTIVE, NOT_ACCESS, assert_server_error, build, calls, fast, introspection,

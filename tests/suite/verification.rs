@@ -6,20 +6,18 @@
 //! Every test runs a real in-process authorization server
 //! (`mcp_auth::testing::TestIssuer`) and an in-process Actix service.
 
-mod common;
-
 use std::{
     net::TcpListener,
     time::{Duration, Instant},
 };
 
-use actix_web::{App, test, web};
-use common::{
+use crate::common::{
     RESOURCE,
     app::{build_auth, default_app, echo},
     assert_invalid_token, assert_invalid_token_exactly, assert_ok, assert_unavailable, bearer,
     bearer_at, now, segments, send, unique,
 };
+use actix_web::{App, test, web};
 use mcp_auth::{
     HttpOptions, JwtOptions, McpAuth, ResourceConfig,
     testing::{Endpoint, TestIssuer},

@@ -6,10 +6,7 @@
 //! Every test runs a real in-process authorization server
 //! (`mcp_auth::testing::TestIssuer`) and an in-process Actix service.
 
-mod common;
-
-use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use common::{
+use crate::common::{
     RESOURCE, jwk_of, jwks_of, now, segments,
     token_table::{
         Expect::{Accepted, Invalid},
@@ -17,6 +14,7 @@ use common::{
     },
     unique,
 };
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use mcp_auth::testing::{Endpoint, TestIssuer};
 use serde_json::json;
