@@ -7,6 +7,11 @@
 mod auth;
 pub mod auth_server;
 mod builder;
+// DPoP (issue #12): the verification core; the request path uses it from phase 2 on.
+#[allow(dead_code)]
+mod crypto;
+#[allow(dead_code)]
+mod dpop;
 pub mod error;
 mod flight;
 mod http;
@@ -34,6 +39,10 @@ pub mod fuzzing;
 pub use auth::McpAuth;
 pub use auth_server::{AuthServerConfig, AuthServerType, AuthorizationServerMetadata};
 pub use builder::McpAuthBuilder;
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use dpop::RedisReplayStore;
+pub use dpop::{DpopMode, DpopOptions, MemoryReplayStore, NonceKey, ReplayError, ReplayStore};
 pub use error::{AuthError, ConfigError, FetchError, RequestError};
 pub use http::HttpOptions;
 pub use metadata::ResourceServerMetadata;

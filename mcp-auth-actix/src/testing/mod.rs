@@ -57,10 +57,12 @@ use crate::{
     verify::now_secs,
 };
 
+mod dpop;
 mod endpoints;
 mod keys;
 mod tokens;
 
+pub use dpop::{DpopKey, DpopProofBuilder};
 use endpoints::{
     Grant, authorize, cors, introspect, jwks, oauth_metadata, oidc_metadata, register,
     token_endpoint,
