@@ -103,6 +103,10 @@ pub(crate) enum DpopError {
         /// The current server nonce.
         nonce: String,
     },
+    /// The proof is valid but its key is not the one the access token is
+    /// bound to (`cnf.jkt`): 401 `invalid_token` (RFC 9449 §7.1, Figure 16).
+    #[error("the DPoP proof key does not match the token's binding")]
+    KeyBinding,
     /// The replay store could not answer: fail closed (503).
     #[error("DPoP replay store unavailable: {0}")]
     Unavailable(ReplayError),
@@ -130,6 +134,7 @@ impl DpopError {
         match self {
             Self::Invalid(_) => Some("invalid_dpop_proof"),
             Self::UseNonce { .. } => Some("use_dpop_nonce"),
+            Self::KeyBinding => Some("invalid_token"),
             Self::Unavailable(_) | Self::NoBackend => None,
         }
     }
@@ -139,17 +144,19 @@ impl DpopError {
         match self {
             Self::Invalid(check) => check.description(),
             Self::UseNonce { .. } => "Resource server requires nonce in DPoP proof",
+            Self::KeyBinding => "Invalid DPoP key binding",
             Self::Unavailable(_) => "The DPoP replay check is temporarily unavailable.",
             Self::NoBackend => "DPoP proofs cannot be verified: no crypto backend.",
         }
     }
 
     /// A bounded label for metrics and logs: one of the [`Check::reason`]
-    /// values, `nonce`, `replay_store` or `backend`.
+    /// values, `nonce`, `binding`, `replay_store` or `backend`.
     pub(crate) fn reason(&self) -> &'static str {
         match self {
             Self::Invalid(check) => check.reason(),
             Self::UseNonce { .. } => "nonce",
+            Self::KeyBinding => "binding",
             Self::Unavailable(_) => "replay_store",
             Self::NoBackend => "backend",
         }

@@ -149,8 +149,9 @@ impl DpopOptions {
         self
     }
 
-    /// Sets the [`replay`](Self::replay) store. A store that fails makes
-    /// requests with proofs fail (503): never accepted unchecked.
+    /// Sets where used proofs are remembered (default: a
+    /// [`MemoryReplayStore`] per `DpopOptions::default()`). A store that
+    /// fails makes requests with proofs fail (503): never accepted unchecked.
     pub fn replay_store(mut self, store: impl ReplayStore) -> Self {
         self.replay = Arc::new(store);
         self

@@ -4,10 +4,11 @@
 //! own `jwk`, then the claims, then the server nonce, and the replay store
 //! last, so that only proofs that passed every other check are recorded.
 //!
-//! Not checked here (the caller's job): that the request had exactly one
-//! `DPoP` header (§4.3 point 1), and that the access token is bound to
-//! [`VerifiedProof::jkt`] (§4.3 point 12, second half; see
-//! [`super::binding`]).
+//! The caller passes the access token's binding (`cnf.jkt`, see
+//! [`super::binding`]) so that a proof by another key is refused *before*
+//! it reaches the replay store: a stolen token used with the thief's own key
+//! cannot fill the store. Not checked here (the caller's job): that the
+//! request had exactly one `DPoP` header (§4.3 point 1).
 
 use std::time::Duration;
 
@@ -56,16 +57,27 @@ pub(crate) struct CheckedProof {
 ///   port, and the path as received); its query and fragment are ignored.
 /// - `access_token`: the token presented with the proof; when present the
 ///   proof must carry its `ath`.
+/// - `bound_jkt`: the token's `cnf.jkt`; when present the proof's key must
+///   have this thumbprint (else [`DpopError::KeyBinding`]).
 /// - `now`: the current time in Unix seconds.
 pub(crate) async fn verify_proof(
     proof: &str,
     method: &str,
     request_url: &Url,
     access_token: Option<&str>,
+    bound_jkt: Option<&str>,
     opts: &DpopOptions,
     now: u64,
 ) -> Result<VerifiedProof, DpopError> {
-    let checked = check_proof(proof, method, request_url, access_token, opts, now)?;
+    let checked = check_proof(
+        proof,
+        method,
+        request_url,
+        access_token,
+        bound_jkt,
+        opts,
+        now,
+    )?;
     match opts
         .replay
         .check_and_store(&checked.replay_key, checked.replay_ttl)
@@ -86,6 +98,7 @@ pub(crate) fn check_proof(
     method: &str,
     request_url: &Url,
     access_token: Option<&str>,
+    bound_jkt: Option<&str>,
     opts: &DpopOptions,
     now: u64,
 ) -> Result<CheckedProof, DpopError> {
@@ -161,6 +174,10 @@ pub(crate) fn check_proof(
             _ => return Err(Check::AccessTokenHash.into()),
         }
     }
+    let jkt = key.thumbprint()?;
+    if bound_jkt.is_some_and(|bound| !crypto::ct_eq(bound.as_bytes(), jkt.as_bytes())) {
+        return Err(DpopError::KeyBinding);
+    }
     if let Some(nonce_key) = &opts.nonces {
         let valid = match claims.get("nonce").and_then(Value::as_str) {
             Some(nonce) => nonce::is_valid(nonce_key, nonce, now)?,
@@ -173,7 +190,6 @@ pub(crate) fn check_proof(
         }
     }
 
-    let jkt = key.thumbprint()?;
     // `jkt` has a fixed length, so `jkt || jti` is unambiguous.
     let mut material = Vec::with_capacity(jkt.len() + jti.len());
     material.extend_from_slice(jkt.as_bytes());
@@ -379,7 +395,7 @@ mod tests {
         let url = request("https://api.example.com/mcp");
         let opts = DpopOptions::default();
         for proof in ["", "a.b.c", "eyJ9.eyJ9.AA"] {
-            let result = check_proof(proof, "POST", &url, Some("t"), &opts, 0);
+            let result = check_proof(proof, "POST", &url, Some("t"), None, &opts, 0);
             assert!(result.is_err());
             if !usable {
                 assert_eq!(result.err(), Some(DpopError::NoBackend));

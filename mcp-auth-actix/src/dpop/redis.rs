@@ -42,13 +42,18 @@ impl RedisReplayStore {
     }
 
     /// Connects to `url` (`redis://…`, `rediss://…` with a TLS feature of
-    /// the `redis` crate) with 1 s connection and response timeouts.
+    /// the `redis` crate) with 1 s connection and response timeouts and
+    /// reconnection in the background (requests fail, 503, meanwhile).
     pub async fn connect(url: &str) -> Result<Self, ReplayError> {
         let client = redis::Client::open(url)
-            .map_err(|err| ReplayError::new(format!("invalid Redis URL: {}", err.kind())))?;
+            .map_err(|err| ReplayError::new(format!("invalid Redis URL ({:?})", err.kind())))?;
+        // Bounded waits: a request never hangs on Redis for long, and an
+        // unreachable server is reported after a few quick attempts.
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(Duration::from_secs(1)))
-            .set_response_timeout(Some(Duration::from_secs(1)));
+            .set_response_timeout(Some(Duration::from_secs(1)))
+            .set_number_of_retries(2)
+            .set_max_delay(Duration::from_millis(500));
         let connection = client
             .get_connection_manager_with_config(config)
             .await

@@ -141,13 +141,16 @@ impl MemoryReplayStore {
             return Ok(false);
         }
         if seen.order.len() >= self.capacity {
-            seen.compact(now);
+            let compacted = seen.compact(now);
             if seen.order.len() >= self.capacity {
                 drop(seen);
-                tracing::warn!(
-                    capacity = self.capacity,
-                    "DPoP replay store is full; refusing proofs until entries expire"
-                );
+                // At most once a second (with the compaction): no log storm.
+                if compacted {
+                    tracing::warn!(
+                        capacity = self.capacity,
+                        "DPoP replay store is full; refusing proofs until entries expire"
+                    );
+                }
                 return Err(ReplayError::new("the in-memory DPoP replay store is full"));
             }
         }
@@ -172,13 +175,14 @@ impl Seen {
     }
 
     /// At capacity, entries with a short TTL may sit behind longer ones:
-    /// drop every expired entry, at most once a second (O(n)).
-    fn compact(&mut self, now: Instant) {
+    /// drop every expired entry, at most once a second (O(n)). Returns
+    /// whether it ran.
+    fn compact(&mut self, now: Instant) -> bool {
         if self
             .compacted
             .is_some_and(|at| now.saturating_duration_since(at) < Duration::from_secs(1))
         {
-            return;
+            return false;
         }
         self.compacted = Some(now);
         let expiry = &mut self.expiry;
@@ -189,6 +193,7 @@ impl Seen {
             }
             live
         });
+        true
     }
 }
 

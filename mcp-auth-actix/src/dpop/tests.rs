@@ -35,7 +35,7 @@ fn verify_with(
     opts: &DpopOptions,
 ) -> Result<VerifiedProof, DpopError> {
     let url = Url::parse(url).unwrap();
-    verify_proof(proof, method, &url, token, opts, now_secs())
+    verify_proof(proof, method, &url, token, None, opts, now_secs())
         .now_or_never()
         .expect("the memory store answers at once")
 }
@@ -120,6 +120,7 @@ fn rfc9449_example_proofs_verify() {
         "GET",
         &url,
         Some(token),
+        Some(JKT),
         &opts,
         1_562_262_618,
     )
@@ -135,6 +136,7 @@ fn rfc9449_example_proofs_verify() {
         "GET",
         &url,
         Some("other"),
+        None,
         &opts,
         1_562_262_618,
     );
@@ -147,6 +149,7 @@ fn rfc9449_example_proofs_verify() {
         "GET",
         &url,
         Some(token),
+        Some(JKT),
         &opts,
         1_562_262_618,
     )
@@ -159,6 +162,7 @@ fn rfc9449_example_proofs_verify() {
         "GET",
         &url,
         Some(token),
+        Some(JKT),
         &opts,
         1_562_270_000,
     );
@@ -166,7 +170,16 @@ fn rfc9449_example_proofs_verify() {
 
     let token_request = "eyJ0eXAiOiJkcG9wK2p3dCIsImFsZyI6IkVTMjU2IiwiandrIjp7Imt0eSI6IkVDIiwieCI6Imw4dEZyaHgtMzR0VjNoUklDUkRZOXpDa0RscEJoRjQyVVFVZldWQVdCRnMiLCJ5IjoiOVZFNGpmX09rX282NHpiVFRsY3VOSmFqSG10NnY5VERWclUwQ2R2R1JEQSIsImNydiI6IlAtMjU2In19.eyJqdGkiOiItQndDM0VTYzZhY2MybFRjIiwiaHRtIjoiUE9TVCIsImh0dSI6Imh0dHBzOi8vc2VydmVyLmV4YW1wbGUuY29tL3Rva2VuIiwiaWF0IjoxNTYyMjYyNjE2fQ.2-GxA6T8lP4vfrg8v-FdWP0A0zdrj8igiMLvqRMUvwnQg4PtFLbdLXiOSsX0x7NVY-FNyJK70nfbV37xRZT3Lg";
     let url = Url::parse("https://server.example.com/token").unwrap();
-    let checked = check_proof(token_request, "POST", &url, None, &opts, 1_562_262_616).unwrap();
+    let checked = check_proof(
+        token_request,
+        "POST",
+        &url,
+        None,
+        None,
+        &opts,
+        1_562_262_616,
+    )
+    .unwrap();
     assert_eq!(checked.proof.jkt, JKT);
     // With an access token the proof would need `ath`.
     let with_token = check_proof(
@@ -174,6 +187,7 @@ fn rfc9449_example_proofs_verify() {
         "POST",
         &url,
         Some(token),
+        None,
         &opts,
         1_562_262_616,
     );
@@ -650,7 +664,7 @@ fn replay_ttl_covers_the_acceptance_window() {
     let now = now_secs();
     for (offset, ttl) in [(0i64, 301u64), (-300, 1), (300, 601), (-100, 201)] {
         let proof = base(&key).claim("iat", now as i64 + offset).sign();
-        let checked = check_proof(&proof, "POST", &url, Some(TOKEN), &opts, now).unwrap();
+        let checked = check_proof(&proof, "POST", &url, Some(TOKEN), None, &opts, now).unwrap();
         assert_eq!(checked.replay_ttl, Duration::from_secs(ttl), "{offset}");
         assert_eq!(checked.replay_key.len(), 43, "a SHA-256 digest, base64url");
         assert!(!checked.replay_key.contains(&checked.proof.jti));
@@ -745,8 +759,17 @@ fn mutated_proofs_never_pass_or_panic() {
     let proof = key.proof("POST", URL, Some(TOKEN));
     let url = Url::parse(URL).unwrap();
     let opts = DpopOptions::default();
-    let check =
-        |candidate: &str| check_proof(candidate, "POST", &url, Some(TOKEN), &opts, now_secs());
+    let check = |candidate: &str| {
+        check_proof(
+            candidate,
+            "POST",
+            &url,
+            Some(TOKEN),
+            None,
+            &opts,
+            now_secs(),
+        )
+    };
     assert!(check(&proof).is_ok());
     let bytes = proof.as_bytes();
     let mut tried = 0;
@@ -766,4 +789,37 @@ fn mutated_proofs_never_pass_or_panic() {
         assert!(check(&proof[..len]).is_err(), "truncated to {len}");
     }
     assert!(tried > 1000);
+}
+
+/// A token bound to one key, presented with a valid proof by another key
+/// (a stolen token): refused as `invalid_token`, before the replay store.
+#[test]
+fn the_proof_key_must_be_the_bound_key() {
+    let store = std::sync::Arc::new(MemoryReplayStore::default());
+    let opts = DpopOptions::default().replay_store(store.clone());
+    let owner = DpopKey::generate(Algorithm::ES256);
+    let thief = DpopKey::generate(Algorithm::ES256);
+    let url = Url::parse(URL).unwrap();
+    let run = |proof: &str, bound: &str| {
+        verify_proof(
+            proof,
+            "POST",
+            &url,
+            Some(TOKEN),
+            Some(bound),
+            &opts,
+            now_secs(),
+        )
+        .now_or_never()
+        .unwrap()
+    };
+    let stolen = thief.proof("POST", URL, Some(TOKEN));
+    let err = run(&stolen, &owner.thumbprint()).unwrap_err();
+    assert_eq!(err, DpopError::KeyBinding);
+    assert_eq!(err.error_code(), Some("invalid_token"));
+    assert_eq!(err.reason(), "binding");
+    assert!(store.is_empty(), "refused before the replay store");
+    let verified = run(&owner.proof("POST", URL, Some(TOKEN)), &owner.thumbprint()).unwrap();
+    assert_eq!(verified.jkt, owner.thumbprint());
+    assert_eq!(store.len(), 1);
 }
