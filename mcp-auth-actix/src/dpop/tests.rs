@@ -112,87 +112,69 @@ fn es384_proofs_are_accepted() {
 fn rfc9449_example_proofs_verify() {
     const JKT: &str = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I";
     let opts = DpopOptions::default();
-    let resource_request = "eyJ0eXAiOiJkcG9wK2p3dCIsImFsZyI6IkVTMjU2IiwiandrIjp7Imt0eSI6IkVDIiwieCI6Imw4dEZyaHgtMzR0VjNoUklDUkRZOXpDa0RscEJoRjQyVVFVZldWQVdCRnMiLCJ5IjoiOVZFNGpmX09rX282NHpiVFRsY3VOSmFqSG10NnY5VERWclUwQ2R2R1JEQSIsImNydiI6IlAtMjU2In19.eyJqdGkiOiJlMWozVl9iS2ljOC1MQUVCIiwiaHRtIjoiR0VUIiwiaHR1IjoiaHR0cHM6Ly9yZXNvdXJjZS5leGFtcGxlLm9yZy9wcm90ZWN0ZWRyZXNvdXJjZSIsImlhdCI6MTU2MjI2MjYxOCwiYXRoIjoiZlVIeU8ycjJaM0RaNTNFc05yV0JiMHhXWG9hTnk1OUlpS0NBcWtzbVFFbyJ9.2oW9RP35yRqzhrtNP86L-Ey71EOptxRimPPToA1plemAgR6pxHF8y6-yqyVnmcw6Fy1dqd-jfxSYoMxhAJpLjA";
-    let url = Url::parse("https://resource.example.org/protectedresource").unwrap();
-    let token = "Kz~8mXK1EalYznwH-LC-1fBAo.4Ljp~zsPE_NeO.gxU";
-    let verified = verify_proof(
-        resource_request,
-        "GET",
-        &url,
-        Some(token),
-        Some(JKT),
-        &opts,
-        1_562_262_618,
-    )
-    .now_or_never()
-    .unwrap()
-    .unwrap();
-    assert_eq!(verified.jkt, JKT);
-    assert_eq!(verified.jti, "e1j3V_bKic8-LAEB");
-    assert_eq!(verified.iat, 1_562_262_618);
-    // Another token, or the same proof again, is refused.
-    let again = check_proof(
-        resource_request,
-        "GET",
-        &url,
-        Some("other"),
-        None,
-        &opts,
-        1_562_262_618,
-    );
-    assert_eq!(
-        again.err(),
-        Some(DpopError::Invalid(Check::AccessTokenHash))
-    );
-    let replay = verify_proof(
-        resource_request,
-        "GET",
-        &url,
-        Some(token),
-        Some(JKT),
-        &opts,
-        1_562_262_618,
-    )
-    .now_or_never()
-    .unwrap();
-    assert_eq!(replay, Err(DpopError::Invalid(Check::Replayed)));
-    // Hours later it is stale.
-    let late = check_proof(
-        resource_request,
-        "GET",
-        &url,
-        Some(token),
-        Some(JKT),
-        &opts,
-        1_562_270_000,
-    );
-    assert_eq!(late.err(), Some(DpopError::Invalid(Check::IssuedAt)));
+    let check = |proof: &str, method: &str, url: &str, token: Option<&str>, now: u64| {
+        let url = Url::parse(url).unwrap();
+        check_proof(proof, method, &url, token, Some(JKT), &opts, now)
+    };
 
-    let token_request = "eyJ0eXAiOiJkcG9wK2p3dCIsImFsZyI6IkVTMjU2IiwiandrIjp7Imt0eSI6IkVDIiwieCI6Imw4dEZyaHgtMzR0VjNoUklDUkRZOXpDa0RscEJoRjQyVVFVZldWQVdCRnMiLCJ5IjoiOVZFNGpmX09rX282NHpiVFRsY3VOSmFqSG10NnY5VERWclUwQ2R2R1JEQSIsImNydiI6IlAtMjU2In19.eyJqdGkiOiItQndDM0VTYzZhY2MybFRjIiwiaHRtIjoiUE9TVCIsImh0dSI6Imh0dHBzOi8vc2VydmVyLmV4YW1wbGUuY29tL3Rva2VuIiwiaWF0IjoxNTYyMjYyNjE2fQ.2-GxA6T8lP4vfrg8v-FdWP0A0zdrj8igiMLvqRMUvwnQg4PtFLbdLXiOSsX0x7NVY-FNyJK70nfbV37xRZT3Lg";
-    let url = Url::parse("https://server.example.com/token").unwrap();
-    let checked = check_proof(
-        token_request,
-        "POST",
-        &url,
-        None,
-        None,
-        &opts,
-        1_562_262_616,
-    )
-    .unwrap();
+    // Figure 13: a resource request with an access token.
+    let resource_request = "eyJ0eXAiOiJkcG9wK2p3dCIsImFsZyI6IkVTMjU2IiwiandrIjp7Imt0eSI6IkVDIiwieCI6Imw4dEZyaHgtMzR0VjNoUklDUkRZOXpDa0RscEJoRjQyVVFVZldWQVdCRnMiLCJ5IjoiOVZFNGpmX09rX282NHpiVFRsY3VOSmFqSG10NnY5VERWclUwQ2R2R1JEQSIsImNydiI6IlAtMjU2In19.eyJqdGkiOiJlMWozVl9iS2ljOC1MQUVCIiwiaHRtIjoiR0VUIiwiaHR1IjoiaHR0cHM6Ly9yZXNvdXJjZS5leGFtcGxlLm9yZy9wcm90ZWN0ZWRyZXNvdXJjZSIsImlhdCI6MTU2MjI2MjYxOCwiYXRoIjoiZlVIeU8ycjJaM0RaNTNFc05yV0JiMHhXWG9hTnk1OUlpS0NBcWtzbVFFbyJ9.2oW9RP35yRqzhrtNP86L-Ey71EOptxRimPPToA1plemAgR6pxHF8y6-yqyVnmcw6Fy1dqd-jfxSYoMxhAJpLjA";
+    let url = "https://resource.example.org/protectedresource";
+    let token = Some("Kz~8mXK1EalYznwH-LC-1fBAo.4Ljp~zsPE_NeO.gxU");
+    let at = 1_562_262_618;
+    let checked = check(resource_request, "GET", url, token, at).unwrap();
     assert_eq!(checked.proof.jkt, JKT);
-    // With an access token the proof would need `ath`.
-    let with_token = check_proof(
-        token_request,
-        "POST",
-        &url,
-        Some(token),
-        None,
-        &opts,
-        1_562_262_616,
+    assert_eq!(checked.proof.jti, "e1j3V_bKic8-LAEB");
+    assert_eq!(checked.proof.iat, at as i64);
+    // Through the replay store: once.
+    let parsed = Url::parse(url).unwrap();
+    let verify = || {
+        verify_proof(
+            resource_request,
+            "GET",
+            &parsed,
+            token,
+            Some(JKT),
+            &opts,
+            at,
+        )
+        .now_or_never()
+        .unwrap()
+    };
+    assert!(verify().is_ok());
+    assert_eq!(verify(), Err(DpopError::Invalid(Check::Replayed)));
+    // Another token, another method, hours later.
+    let refused = [
+        (
+            check(resource_request, "GET", url, Some("other"), at),
+            Check::AccessTokenHash,
+        ),
+        (
+            check(resource_request, "POST", url, token, at),
+            Check::Method,
+        ),
+        (
+            check(resource_request, "GET", url, token, at + 7200),
+            Check::IssuedAt,
+        ),
+    ];
+    for (result, check) in refused {
+        assert_eq!(result.err(), Some(DpopError::Invalid(check)));
+    }
+
+    // Figure 5: a token request, without an access token (so no `ath`).
+    let token_request = "eyJ0eXAiOiJkcG9wK2p3dCIsImFsZyI6IkVTMjU2IiwiandrIjp7Imt0eSI6IkVDIiwieCI6Imw4dEZyaHgtMzR0VjNoUklDUkRZOXpDa0RscEJoRjQyVVFVZldWQVdCRnMiLCJ5IjoiOVZFNGpmX09rX282NHpiVFRsY3VOSmFqSG10NnY5VERWclUwQ2R2R1JEQSIsImNydiI6IlAtMjU2In19.eyJqdGkiOiItQndDM0VTYzZhY2MybFRjIiwiaHRtIjoiUE9TVCIsImh0dSI6Imh0dHBzOi8vc2VydmVyLmV4YW1wbGUuY29tL3Rva2VuIiwiaWF0IjoxNTYyMjYyNjE2fQ.2-GxA6T8lP4vfrg8v-FdWP0A0zdrj8igiMLvqRMUvwnQg4PtFLbdLXiOSsX0x7NVY-FNyJK70nfbV37xRZT3Lg";
+    let url = "https://server.example.com/token";
+    let at = 1_562_262_616;
+    assert_eq!(
+        check(token_request, "POST", url, None, at)
+            .unwrap()
+            .proof
+            .jkt,
+        JKT
     );
     assert_eq!(
-        with_token.err(),
+        check(token_request, "POST", url, token, at).err(),
         Some(DpopError::Invalid(Check::AccessTokenHash))
     );
 }
@@ -236,345 +218,84 @@ fn adversarial_table() {
     es384_jwk["alg"] = json!("ES384");
     es_jwk["d"] = json!(b64([1u8; 32]));
 
+    // One line per case (kept unwrapped so the table reads as one).
+    #[rustfmt::skip]
     let cases: Vec<(&str, String, Expect)> = vec![
         // Accepted shapes.
         ("valid ES256", base(&es).sign(), Accepted),
         ("valid RS256", base(&rsa).sign(), Accepted),
         ("valid EdDSA", base(&ed).sign(), Accepted),
-        (
-            "htu with query and fragment (ignored, RFC 9449 §4.3 point 9)",
-            base(&es).claim("htu", format!("{URL}?a=1#f")).sign(),
-            Accepted,
-        ),
-        (
-            "htu scheme and host in upper case",
-            base(&es).claim("htu", "HTTPS://API.EXAMPLE.COM/mcp").sign(),
-            Accepted,
-        ),
-        (
-            "htu with the default port",
-            base(&es)
-                .claim("htu", "https://api.example.com:443/mcp")
-                .sign(),
-            Accepted,
-        ),
-        (
-            "iat at the edge of the window (past)",
-            base(&es).claim("iat", now - 299).sign(),
-            Accepted,
-        ),
-        (
-            "iat at the edge of the window (future)",
-            base(&es).claim("iat", now + 299).sign(),
-            Accepted,
-        ),
-        (
-            "unknown header members and claims ignored",
-            base(&es)
-                .header("kid", "x")
-                .header("x5u", "https://evil.example/k")
-                .claim("extra", json!({"a": 1}))
-                .sign(),
-            Accepted,
-        ),
-        (
-            "jti of 256 bytes",
-            base(&es).claim("jti", "j".repeat(256)).sign(),
-            Accepted,
-        ),
+        ("htu with query and fragment (ignored, RFC 9449 §4.3 point 9)", base(&es).claim("htu", format!("{URL}?a=1#f")).sign(), Accepted),
+        ("htu scheme and host in upper case", base(&es).claim("htu", "HTTPS://API.EXAMPLE.COM/mcp").sign(), Accepted),
+        ("htu with the default port", base(&es).claim("htu", "https://api.example.com:443/mcp").sign(), Accepted),
+        ("iat at the edge of the window (past)", base(&es).claim("iat", now - 299).sign(), Accepted),
+        ("iat at the edge of the window (future)", base(&es).claim("iat", now + 299).sign(), Accepted),
+        ("unknown header members and claims ignored", base(&es).header("kid", "x").header("x5u", "https://evil.example/k").claim("extra", json!({"a": 1})).sign(), Accepted),
+        ("jti of 256 bytes", base(&es).claim("jti", "j".repeat(256)).sign(), Accepted),
         // Method and URL.
-        (
-            "wrong htm",
-            base(&es).claim("htm", "GET").sign(),
-            Refused(Check::Method),
-        ),
-        (
-            "htm in lower case",
-            base(&es).claim("htm", "post").sign(),
-            Refused(Check::Method),
-        ),
-        (
-            "missing htm",
-            base(&es).without_claim("htm").sign(),
-            Refused(Check::Method),
-        ),
-        (
-            "htu with another host",
-            base(&es)
-                .claim("htu", "https://evil.example.com/mcp")
-                .sign(),
-            Refused(Check::Url),
-        ),
-        (
-            "htu with another scheme",
-            base(&es).claim("htu", "http://api.example.com/mcp").sign(),
-            Refused(Check::Url),
-        ),
-        (
-            "htu with another port",
-            base(&es)
-                .claim("htu", "https://api.example.com:8443/mcp")
-                .sign(),
-            Refused(Check::Url),
-        ),
-        (
-            "htu with another path",
-            base(&es)
-                .claim("htu", "https://api.example.com/mcp/admin")
-                .sign(),
-            Refused(Check::Url),
-        ),
-        (
-            "htu with a trailing slash",
-            base(&es).claim("htu", format!("{URL}/")).sign(),
-            Refused(Check::Url),
-        ),
-        (
-            "htu relative",
-            base(&es).claim("htu", "/mcp").sign(),
-            Refused(Check::Url),
-        ),
-        (
-            "htu not a string",
-            base(&es).claim("htu", json!([URL])).sign(),
-            Refused(Check::Url),
-        ),
-        (
-            "missing htu",
-            base(&es).without_claim("htu").sign(),
-            Refused(Check::Url),
-        ),
+        ("wrong htm", base(&es).claim("htm", "GET").sign(), Refused(Check::Method)),
+        ("htm in lower case", base(&es).claim("htm", "post").sign(), Refused(Check::Method)),
+        ("missing htm", base(&es).without_claim("htm").sign(), Refused(Check::Method)),
+        ("htu with another host", base(&es).claim("htu", "https://evil.example.com/mcp").sign(), Refused(Check::Url)),
+        ("htu with another scheme", base(&es).claim("htu", "http://api.example.com/mcp").sign(), Refused(Check::Url)),
+        ("htu with another port", base(&es).claim("htu", "https://api.example.com:8443/mcp").sign(), Refused(Check::Url)),
+        ("htu with another path", base(&es).claim("htu", "https://api.example.com/mcp/admin").sign(), Refused(Check::Url)),
+        ("htu with a trailing slash", base(&es).claim("htu", format!("{URL}/")).sign(), Refused(Check::Url)),
+        ("htu relative", base(&es).claim("htu", "/mcp").sign(), Refused(Check::Url)),
+        ("htu not a string", base(&es).claim("htu", json!([URL])).sign(), Refused(Check::Url)),
+        ("missing htu", base(&es).without_claim("htu").sign(), Refused(Check::Url)),
         // Time.
-        (
-            "stale iat",
-            base(&es).claim("iat", now - 301).sign(),
-            Refused(Check::IssuedAt),
-        ),
-        (
-            "future iat",
-            base(&es).claim("iat", now + 301).sign(),
-            Refused(Check::IssuedAt),
-        ),
-        (
-            "iat as a string",
-            base(&es).claim("iat", now.to_string()).sign(),
-            Refused(Check::IssuedAt),
-        ),
-        (
-            "missing iat",
-            base(&es).without_claim("iat").sign(),
-            Refused(Check::IssuedAt),
-        ),
-        (
-            "huge iat",
-            base(&es).claim("iat", u64::MAX).sign(),
-            Refused(Check::IssuedAt),
-        ),
+        ("stale iat", base(&es).claim("iat", now - 301).sign(), Refused(Check::IssuedAt)),
+        ("future iat", base(&es).claim("iat", now + 301).sign(), Refused(Check::IssuedAt)),
+        ("iat as a string", base(&es).claim("iat", now.to_string()).sign(), Refused(Check::IssuedAt)),
+        ("missing iat", base(&es).without_claim("iat").sign(), Refused(Check::IssuedAt)),
+        ("huge iat", base(&es).claim("iat", u64::MAX).sign(), Refused(Check::IssuedAt)),
         // Access token hash.
-        (
-            "wrong ath",
-            base(&es).access_token("another-token").sign(),
-            Refused(Check::AccessTokenHash),
-        ),
-        (
-            "missing ath with a token",
-            es.proof_builder("POST", URL).sign(),
-            Refused(Check::AccessTokenHash),
-        ),
-        (
-            "ath not a string",
-            base(&es).claim("ath", 1).sign(),
-            Refused(Check::AccessTokenHash),
-        ),
+        ("wrong ath", base(&es).access_token("another-token").sign(), Refused(Check::AccessTokenHash)),
+        ("missing ath with a token", es.proof_builder("POST", URL).sign(), Refused(Check::AccessTokenHash)),
+        ("ath not a string", base(&es).claim("ath", 1).sign(), Refused(Check::AccessTokenHash)),
         // Algorithms.
-        (
-            "alg none",
-            raw(
-                &json!({"typ": "dpop+jwt", "alg": "none", "jwk": es.public_jwk()}),
-                &claims_now(),
-                "",
-            ),
-            Refused(Check::Algorithm),
-        ),
-        (
-            "HS256 proof",
-            format!("{hmac_message}.{hmac}"),
-            Refused(Check::Algorithm),
-        ),
-        (
-            "missing alg",
-            base(&es).without_header("alg").sign(),
-            Refused(Check::Algorithm),
-        ),
-        (
-            "alg not allowed (PS384)",
-            base(&rsa).header("alg", "PS384").sign(),
-            Refused(Check::Algorithm),
-        ),
-        (
-            "alg of another key type",
-            base(&es).header("alg", "RS256").sign(),
-            Refused(Check::Key),
-        ),
-        (
-            "jwk alg differs from the header",
-            base(&es).header("jwk", es384_jwk).sign(),
-            Refused(Check::Key),
-        ),
+        ("alg none", raw(&json!({"typ": "dpop+jwt", "alg": "none", "jwk": es.public_jwk()}), &claims_now(), ""), Refused(Check::Algorithm)),
+        ("HS256 proof", format!("{hmac_message}.{hmac}"), Refused(Check::Algorithm)),
+        ("missing alg", base(&es).without_header("alg").sign(), Refused(Check::Algorithm)),
+        ("alg not allowed (PS384)", base(&rsa).header("alg", "PS384").sign(), Refused(Check::Algorithm)),
+        ("alg of another key type", base(&es).header("alg", "RS256").sign(), Refused(Check::Key)),
+        ("jwk alg differs from the header", base(&es).header("jwk", es384_jwk).sign(), Refused(Check::Key)),
         // Type.
-        (
-            "typ JWT",
-            base(&es).header("typ", "JWT").sign(),
-            Refused(Check::Type),
-        ),
-        (
-            "typ in another case",
-            base(&es).header("typ", "DPoP+JWT").sign(),
-            Refused(Check::Type),
-        ),
-        (
-            "typ with application/ prefix",
-            base(&es).header("typ", "application/dpop+jwt").sign(),
-            Refused(Check::Type),
-        ),
-        (
-            "missing typ",
-            base(&es).without_header("typ").sign(),
-            Refused(Check::Type),
-        ),
+        ("typ JWT", base(&es).header("typ", "JWT").sign(), Refused(Check::Type)),
+        ("typ in another case", base(&es).header("typ", "DPoP+JWT").sign(), Refused(Check::Type)),
+        ("typ with application/ prefix", base(&es).header("typ", "application/dpop+jwt").sign(), Refused(Check::Type)),
+        ("missing typ", base(&es).without_header("typ").sign(), Refused(Check::Type)),
         // Keys.
-        (
-            "missing jwk",
-            base(&es).without_header("jwk").sign(),
-            Refused(Check::Key),
-        ),
-        (
-            "jwk not an object",
-            base(&es).header("jwk", "key").sign(),
-            Refused(Check::Key),
-        ),
-        (
-            "private key in jwk",
-            base(&es).header("jwk", es_jwk.clone()).sign(),
-            Refused(Check::PrivateKey),
-        ),
-        (
-            "kty oct with k",
-            base(&es)
-                .header("jwk", json!({"kty": "oct", "k": "c2VjcmV0"}))
-                .sign(),
-            Refused(Check::PrivateKey),
-        ),
-        (
-            "kty oct",
-            base(&es).header("jwk", json!({"kty": "oct"})).sign(),
-            Refused(Check::Key),
-        ),
-        (
-            "RSA 1024 proof key",
-            base(&rsa).header("jwk", weak_rsa).sign(),
-            Refused(Check::WeakKey),
-        ),
-        (
-            "unsupported curve",
-            base(&ed)
-                .header(
-                    "jwk",
-                    json!({"kty": "OKP", "crv": "Ed448", "x": b64([1u8; 57])}),
-                )
-                .sign(),
-            Refused(Check::Key),
-        ),
-        (
-            "crit header",
-            base(&es).header("crit", json!(["exp"])).sign(),
-            Refused(Check::Critical),
-        ),
+        ("missing jwk", base(&es).without_header("jwk").sign(), Refused(Check::Key)),
+        ("jwk not an object", base(&es).header("jwk", "key").sign(), Refused(Check::Key)),
+        ("private key in jwk", base(&es).header("jwk", es_jwk.clone()).sign(), Refused(Check::PrivateKey)),
+        ("kty oct with k", base(&es).header("jwk", json!({"kty": "oct", "k": "c2VjcmV0"})).sign(), Refused(Check::PrivateKey)),
+        ("kty oct", base(&es).header("jwk", json!({"kty": "oct"})).sign(), Refused(Check::Key)),
+        ("RSA 1024 proof key", base(&rsa).header("jwk", weak_rsa).sign(), Refused(Check::WeakKey)),
+        ("unsupported curve", base(&ed).header("jwk", json!({"kty": "OKP", "crv": "Ed448", "x": b64([1u8; 57])})).sign(), Refused(Check::Key)),
+        ("crit header", base(&es).header("crit", json!(["exp"])).sign(), Refused(Check::Critical)),
         // Signatures.
-        (
-            "bad signature",
-            format!("{h}.{p}.{flipped}"),
-            Refused(Check::Signature),
-        ),
-        (
-            "empty signature",
-            format!("{h}.{p}."),
-            Refused(Check::Signature),
-        ),
-        (
-            "signature not base64url",
-            format!("{h}.{p}.!!!"),
-            Refused(Check::Signature),
-        ),
-        (
-            "signed by another key than its jwk",
-            base(&es).signed_by(&other).sign(),
-            Refused(Check::Signature),
-        ),
-        (
-            "payload swapped under a valid signature",
-            format!("{h}.{}.{s}", b64(claims_now().to_string())),
-            Refused(Check::Signature),
-        ),
+        ("bad signature", format!("{h}.{p}.{flipped}"), Refused(Check::Signature)),
+        ("empty signature", format!("{h}.{p}."), Refused(Check::Signature)),
+        ("signature not base64url", format!("{h}.{p}.!!!"), Refused(Check::Signature)),
+        ("signed by another key than its jwk", base(&es).signed_by(&other).sign(), Refused(Check::Signature)),
+        ("payload swapped under a valid signature", format!("{h}.{}.{s}", b64(claims_now().to_string())), Refused(Check::Signature)),
         // Structure.
         ("two parts", format!("{h}.{p}"), Refused(Check::Malformed)),
-        (
-            "four parts",
-            format!("{h}.{p}.{s}.{s}"),
-            Refused(Check::Malformed),
-        ),
+        ("four parts", format!("{h}.{p}.{s}.{s}"), Refused(Check::Malformed)),
         ("empty string", String::new(), Refused(Check::Malformed)),
-        (
-            "non-JSON header",
-            format!("{}.{p}.{s}", b64("not json")),
-            Refused(Check::Malformed),
-        ),
-        (
-            "header a JSON array",
-            format!("{}.{p}.{s}", b64("[1]")),
-            Refused(Check::Malformed),
-        ),
-        (
-            "header not base64url",
-            format!("a+b/.{p}.{s}"),
-            Refused(Check::Malformed),
-        ),
-        (
-            "header with padding",
-            format!("{h}=.{p}.{s}"),
-            Refused(Check::Malformed),
-        ),
-        (
-            "payload a JSON string (signed)",
-            signed_raw("\"x\""),
-            Refused(Check::Malformed),
-        ),
-        (
-            "oversize proof",
-            base(&es).claim("pad", "x".repeat(9000)).sign(),
-            Refused(Check::TooLarge),
-        ),
+        ("non-JSON header", format!("{}.{p}.{s}", b64("not json")), Refused(Check::Malformed)),
+        ("header a JSON array", format!("{}.{p}.{s}", b64("[1]")), Refused(Check::Malformed)),
+        ("header not base64url", format!("a+b/.{p}.{s}"), Refused(Check::Malformed)),
+        ("header with padding", format!("{h}=.{p}.{s}"), Refused(Check::Malformed)),
+        ("payload a JSON string (signed)", signed_raw("\"x\""), Refused(Check::Malformed)),
+        ("oversize proof", base(&es).claim("pad", "x".repeat(9000)).sign(), Refused(Check::TooLarge)),
         // jti.
-        (
-            "missing jti",
-            base(&es).without_claim("jti").sign(),
-            Refused(Check::Jti),
-        ),
-        (
-            "empty jti",
-            base(&es).claim("jti", "").sign(),
-            Refused(Check::Jti),
-        ),
-        (
-            "jti too long",
-            base(&es).claim("jti", "j".repeat(257)).sign(),
-            Refused(Check::Jti),
-        ),
-        (
-            "jti a number",
-            base(&es).claim("jti", 7).sign(),
-            Refused(Check::Jti),
-        ),
+        ("missing jti", base(&es).without_claim("jti").sign(), Refused(Check::Jti)),
+        ("empty jti", base(&es).claim("jti", "").sign(), Refused(Check::Jti)),
+        ("jti too long", base(&es).claim("jti", "j".repeat(257)).sign(), Refused(Check::Jti)),
+        ("jti a number", base(&es).claim("jti", 7).sign(), Refused(Check::Jti)),
     ];
     assert!(cases.len() >= 20);
     let mut failures = Vec::new();
