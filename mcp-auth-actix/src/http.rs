@@ -65,13 +65,7 @@ impl HttpOptions {
             reason: e.to_string(),
         })?;
         match parsed.scheme() {
-            "https" if cfg!(feature = "rustls") => Ok(parsed),
-            "https" => Err(FetchError::InvalidUrl {
-                url: url.to_owned(),
-                reason: "https needs the `rustls` feature of mcp-auth-actix, which this build \
-                         does not enable"
-                    .to_owned(),
-            }),
+            "https" => Ok(parsed),
             "http" if self.allow_insecure_http || is_loopback(&parsed) => Ok(parsed),
             "http" => Err(FetchError::InsecureUrl {
                 url: url.to_owned(),
@@ -158,6 +152,14 @@ async fn fetch_json(
     post: Option<FormPost<'_>>,
     opts: &HttpOptions,
 ) -> Result<JsonResponse, FetchError> {
+    if url.scheme() == "https" && !cfg!(feature = "rustls") {
+        return Err(FetchError::Request {
+            url: url.to_string(),
+            reason: "https needs the `rustls` feature of mcp-auth-actix, which this build does \
+                     not enable"
+                .to_owned(),
+        });
+    }
     match actix_rt::time::timeout(opts.timeout, exchange(url, post, opts)).await {
         Ok(result) => result,
         Err(_) => Err(timed_out(url, opts)),
