@@ -15,7 +15,7 @@ use crate::{
     OperationScopes,
     auth_server::{AuthorizationServerMetadata, validate_server_config},
     verify::{ClaimPolicy, JwtOptions, JwtVerifier, now_secs, parse_jwks},
-    web::extract::{bearer_credentials, check_token68},
+    web::extract::{check_token68, credentials},
     web::operations::{HeaderOperation, inspect},
 };
 
@@ -26,7 +26,7 @@ pub fn authorization_header(value: &[u8]) {
     };
     let mut headers = HeaderMap::new();
     headers.insert(AUTHORIZATION, value);
-    if let Ok(raw) = bearer_credentials(&headers)
+    if let Ok((_, raw)) = credentials(&headers, true)
         && let Ok(token) = std::str::from_utf8(raw)
     {
         let _ = check_token68(token);

@@ -45,9 +45,12 @@
 //! | `missing_token` | `none` |
 //! | `invalid_request` | `header` |
 //! | `invalid_token` | `malformed`, `too_large`, `algorithm`, `crit`, `token_type`, `issuer`, `unknown_key`, `signature`, `expired`, `not_yet_valid`, `audience`, `claims`, `inactive`, `rejected` |
+//! | `invalid_token` (DPoP) | `binding` (proof by another key than `cnf.jkt`), `bound_as_bearer`, `unbound` (DPoP scheme, token without `cnf.jkt`), `dpop_required` (Bearer where DPoP is required) |
+//! | `invalid_dpop_proof` | `too_large`, `malformed`, `token_type`, `algorithm`, `crit`, `key`, `private_key`, `weak_key`, `signature`, `jti`, `htm`, `htu`, `iat`, `ath`, `replay`, `missing`, `multiple` |
+//! | `use_dpop_nonce` | `nonce` |
 //! | `insufficient_scope` | `none` |
-//! | `unavailable` | `jwks`, `discovery`, `introspection`, `verifier` |
-//! | `server_error` | `config`, `misconfigured` |
+//! | `unavailable` | `jwks`, `discovery`, `introspection`, `verifier`, `replay_store` (DPoP) |
+//! | `server_error` | `config`, `misconfigured`, `backend` (DPoP) |
 //! | `bad_request` | `content_encoding`, `too_large`, `body`, `parse_error`, `invalid_request`, `invalid_params`, `header_mismatch`, `other` |
 //!
 //! `result` of a fetch: `ok`, `timeout`, `error` (connection or transfer),
@@ -84,6 +87,14 @@ impl Decision {
 
     /// Refused with an RFC 6750 error (or a 503/500 without one).
     pub(crate) fn refused(err: &AuthError) -> Self {
+        if let Some(dpop) = err.dpop_refusal() {
+            let outcome = match (dpop.code, err.kind()) {
+                (Some(code), _) => code,
+                (None, AuthErrorKind::Unavailable) => "unavailable",
+                (None, _) => "server_error",
+            };
+            return Self::new(outcome, dpop.reason);
+        }
         let outcome = match err.kind() {
             AuthErrorKind::MissingToken => "missing_token",
             AuthErrorKind::InvalidRequest => "invalid_request",

@@ -16,20 +16,20 @@ use mcp_auth_rules as rules;
 
 use crate::{
     __private::{ResourceDeclaration, declarations},
-    BearerAuth, McpAuth,
+    BearerAuth, DpopMode, DpopOptions, McpAuth,
     auth::Inner,
     auth_server::{AuthServer, AuthServerConfig, AuthServerSource, validate_server_config},
     error::{AuthError, ConfigError},
     metadata::{WELL_KNOWN_PREFIX, well_known_path, well_known_url},
     metrics::{CacheKind, ResourceMetrics},
     resource::{
-        ResourceConfig, ResourceContext, Verification,
+        DpopChallenge, ResourceConfig, ResourceContext, Verification,
         declarations::merge_declarations,
         validate::{closure, parse_origin, validate_metadata},
     },
     verify::{
         ClaimPolicy, IntrospectionVerifier, JwtOptions, JwtVerifier, TokenCache,
-        resource::{Method, ProtectedResource},
+        resource::{Method, ProtectedResource, ResourceDpop},
     },
     web::guard::ErrorHandler,
     web::operations::OperationScopes,
@@ -40,6 +40,7 @@ pub struct McpAuthBuilder {
     resources: Vec<ResourceConfig>,
     default_servers: Vec<AuthServerConfig>,
     jwt: JwtOptions,
+    dpop: DpopOptions,
     public_origin: Option<String>,
     allow_insecure_http: bool,
     show_error_details: bool,
@@ -57,6 +58,7 @@ impl McpAuth {
             resources: Vec::new(),
             default_servers: Vec::new(),
             jwt: JwtOptions::default(),
+            dpop: DpopOptions::default(),
             public_origin: None,
             allow_insecure_http: false,
             show_error_details: false,
@@ -85,6 +87,16 @@ impl McpAuthBuilder {
     /// JWT verification settings for all resources.
     pub fn jwt_options(mut self, options: JwtOptions) -> Self {
         self.jwt = options;
+        self
+    }
+
+    /// DPoP proof verification (RFC 9449), shared by every resource whose
+    /// [`ResourceConfig::dpop`] is `Allowed` or `Required`: algorithms, the
+    /// `iat` window, the replay store (one per `McpAuth`: the default
+    /// in-memory store protects one process only; use a shared store such
+    /// as `RedisReplayStore` with several replicas) and server nonces.
+    pub fn dpop(mut self, options: DpopOptions) -> Self {
+        self.dpop = options;
         self
     }
 
@@ -184,6 +196,13 @@ impl McpAuthBuilder {
                 ),
             });
         }
+        if let Some(reason) = self.dpop.problem() {
+            return Err(ConfigError::InvalidField {
+                subject: "DpopOptions".into(),
+                field: "dpop",
+                reason: reason.into(),
+            });
+        }
         let resources =
             merge_declarations(std::mem::take(&mut self.resources), &self.declarations)?;
         let origin = match &self.public_origin {
@@ -280,7 +299,7 @@ impl McpAuthBuilder {
             }
         }
         let id = metadata.resource.clone();
-        validate_metadata(&id, &mut metadata)?;
+        validate_metadata(&id, &mut metadata, config.dpop, &self.dpop)?;
 
         let configs = if config.servers.is_empty() {
             &self.default_servers
@@ -308,6 +327,21 @@ impl McpAuthBuilder {
             resource_metadata: metadata_url,
             show_error_details: self.show_error_details,
             implied_scopes: closure(&id, config.implied_scopes)?,
+            dpop: (config.dpop != DpopMode::Off).then(|| DpopChallenge {
+                algs: self.dpop.algorithm_names().join(" "),
+                bearer: config.dpop == DpopMode::Allowed,
+            }),
+        });
+        let dpop = (config.dpop != DpopMode::Off).then(|| {
+            let mut origin = url.clone();
+            origin.set_path("");
+            origin.set_query(None);
+            origin.set_fragment(None);
+            ResourceDpop {
+                mode: config.dpop,
+                options: self.dpop.clone(),
+                origin,
+            }
         });
         let jwt = matches!(config.verification, Verification::Jwt);
         let policy = ClaimPolicy {
@@ -350,6 +384,7 @@ impl McpAuthBuilder {
             policy,
             metrics: ResourceMetrics::new(&id, method.cache_kind()),
             method,
+            dpop,
             id,
         })
     }

@@ -7,7 +7,13 @@ use serde_json::json;
 /// RFC 6750 §3 allows inside the quoted string (%x20-21 / %x23-5B / %x5D-7E),
 /// so no value can break out of its quotes or smuggle header syntax.
 pub(crate) fn bearer_challenge(params: &[(&str, &str)]) -> String {
-    let mut out = String::from("Bearer");
+    challenge("Bearer", params)
+}
+
+/// Formats `scheme k="v", ...` like [`bearer_challenge`] (RFC 9449 §7.1
+/// uses the same syntax for `DPoP`).
+pub(crate) fn challenge(scheme: &str, params: &[(&str, &str)]) -> String {
+    let mut out = String::from(scheme);
     for (i, (key, value)) in params.iter().enumerate() {
         out.push_str(if i == 0 { " " } else { ", " });
         out.push_str(key);

@@ -9,8 +9,8 @@ use actix_web::{
 };
 use serde_json::{Map, Value, json};
 
-use super::challenge::{bearer_challenge, join_scopes};
-use crate::resource::ResourceContext;
+use super::challenge::{bearer_challenge, challenge, join_scopes};
+use crate::{dpop::DpopError, resource::ResourceContext, web::extract::Scheme};
 
 /// The class of a per-request authentication failure; decides the status code
 /// and the RFC 6750 `error` code.
@@ -121,6 +121,24 @@ pub struct AuthError {
     cause: Option<String>,
     scope: Option<String>,
     context: Option<Arc<ResourceContext>>,
+    /// The scheme the request used (`None`: no credentials, or outside a
+    /// request): the challenge of that scheme carries the error.
+    scheme: Option<Scheme>,
+    /// A refusal of the DPoP proof or binding (RFC 9449 §7.1, §9).
+    dpop: Option<Box<DpopRefusal>>,
+}
+
+/// Why a DPoP proof or binding was refused: the `error` of the `DPoP`
+/// challenge, a bounded label, and the nonce to send.
+#[derive(Debug, Clone)]
+pub(crate) struct DpopRefusal {
+    /// `invalid_dpop_proof`, `use_dpop_nonce` or `invalid_token`; `None`
+    /// for a 5xx.
+    pub(crate) code: Option<&'static str>,
+    /// The metrics `reason` label.
+    pub(crate) reason: &'static str,
+    /// The `DPoP-Nonce` response header (with `use_dpop_nonce`).
+    pub(crate) nonce: Option<String>,
 }
 
 impl AuthError {
@@ -136,7 +154,81 @@ impl AuthError {
             cause: None,
             scope: None,
             context: None,
+            scheme: None,
+            dpop: None,
         }
+    }
+
+    /// A refused DPoP proof (or binding, or a replay store that could not
+    /// answer: 503, fail closed).
+    pub(crate) fn dpop(err: DpopError) -> Self {
+        let kind = match err {
+            DpopError::Unavailable(_) => AuthErrorKind::Unavailable,
+            DpopError::NoBackend => AuthErrorKind::ServerError,
+            _ => AuthErrorKind::InvalidToken,
+        };
+        let reason = match err {
+            DpopError::Unavailable(_) | DpopError::NoBackend => Reason::Config,
+            _ => Reason::Unspecified,
+        };
+        let mut out = Self::new(kind, reason, err.description());
+        if let DpopError::Unavailable(cause) = &err {
+            out = out.with_cause(cause);
+        }
+        out.scheme = Some(Scheme::Dpop);
+        out.dpop = Some(Box::new(DpopRefusal {
+            code: err.error_code(),
+            reason: err.reason(),
+            nonce: err.nonce().map(str::to_owned),
+        }));
+        out
+    }
+
+    /// An `invalid_dpop_proof` found by the guard (the `DPoP` header
+    /// itself: missing, repeated, not text).
+    pub(crate) fn invalid_dpop_header(reason: &'static str, description: &'static str) -> Self {
+        let mut out = Self::new(
+            AuthErrorKind::InvalidToken,
+            Reason::Unspecified,
+            description,
+        );
+        out.scheme = Some(Scheme::Dpop);
+        out.dpop = Some(Box::new(DpopRefusal {
+            code: Some("invalid_dpop_proof"),
+            reason,
+            nonce: None,
+        }));
+        out
+    }
+
+    /// An `invalid_token` about how the token was presented (a bound token
+    /// as `Bearer`, an unbound one as `DPoP`, `Bearer` where DPoP is
+    /// required), counted with the DPoP `reason` label.
+    pub(crate) fn dpop_token(reason: &'static str, description: &'static str) -> Self {
+        let mut out = Self::new(
+            AuthErrorKind::InvalidToken,
+            Reason::Unspecified,
+            description,
+        );
+        out.dpop = Some(Box::new(DpopRefusal {
+            code: Some("invalid_token"),
+            reason,
+            nonce: None,
+        }));
+        out
+    }
+
+    /// Records the scheme the request used, unless one is already set.
+    pub(crate) fn presented(mut self, scheme: Scheme) -> Self {
+        if self.scheme.is_none() {
+            self.scheme = Some(scheme);
+        }
+        self
+    }
+
+    /// The DPoP refusal, if this is one.
+    pub(crate) fn dpop_refusal(&self) -> Option<&DpopRefusal> {
+        self.dpop.as_deref()
     }
 
     pub(crate) fn missing_token() -> Self {
@@ -203,6 +295,21 @@ impl AuthError {
         self
     }
 
+    /// The `error` code of the response: the kind's, or RFC 9449's
+    /// `invalid_dpop_proof` / `use_dpop_nonce` for a refused DPoP proof.
+    pub fn error_code(&self) -> &'static str {
+        self.dpop
+            .as_ref()
+            .and_then(|d| d.code)
+            .unwrap_or(self.kind.code())
+    }
+
+    /// The nonce to send in a `DPoP-Nonce` header (with `use_dpop_nonce`,
+    /// RFC 9449 §9). Keep it when you replace the response.
+    pub fn dpop_nonce(&self) -> Option<&str> {
+        self.dpop.as_ref().and_then(|d| d.nonce.as_deref())
+    }
+
     /// The class of failure.
     pub fn kind(&self) -> AuthErrorKind {
         self.kind
@@ -234,31 +341,62 @@ impl AuthError {
         self.context.as_ref().map(|c| c.resource_metadata.as_str())
     }
 
-    /// The `WWW-Authenticate` header value, or `None` for 5xx errors.
+    /// The `WWW-Authenticate` header value, or `None` for 5xx errors. When
+    /// the resource accepts DPoP this holds two challenges (`Bearer …,
+    /// DPoP …`, RFC 9110 §11.6.1; only `DPoP` when DPoP is required); the
+    /// response itself sends them as two header values, Bearer first.
     pub fn www_authenticate(&self) -> Option<String> {
-        let mut params: Vec<(&str, &str)> = Vec::with_capacity(4);
-        match self.kind {
-            AuthErrorKind::Unavailable | AuthErrorKind::ServerError => return None,
+        let challenges = self.challenges();
+        (!challenges.is_empty()).then(|| challenges.join(", "))
+    }
+
+    /// The challenges, `Bearer` first: the one of the scheme the request
+    /// used carries `error` (the `DPoP` one when the proof was refused).
+    pub(crate) fn challenges(&self) -> Vec<String> {
+        let error = match self.kind {
+            AuthErrorKind::Unavailable | AuthErrorKind::ServerError => return Vec::new(),
             // RFC 6750 §3.1: no error information without authentication data.
-            AuthErrorKind::MissingToken => {}
-            kind => {
-                params.push(("error", kind.code()));
-                params.push(("error_description", &self.description));
-            }
-        }
+            AuthErrorKind::MissingToken => None,
+            _ => Some([
+                ("error", self.error_code()),
+                ("error_description", self.description.as_ref()),
+            ]),
+        };
+        let dpop = self.context.as_ref().and_then(|c| c.dpop.as_ref());
+        let bearer_offered = dpop.is_none_or(|d| d.bearer);
+        let error_on_dpop =
+            dpop.is_some() && (self.scheme == Some(Scheme::Dpop) || !bearer_offered);
+        let mut common: Vec<(&str, &str)> = Vec::with_capacity(2);
         if let Some(scope) = &self.scope {
-            params.push(("scope", scope));
+            common.push(("scope", scope));
         }
         if let Some(ctx) = &self.context {
-            params.push(("resource_metadata", &ctx.resource_metadata));
+            common.push(("resource_metadata", &ctx.resource_metadata));
         }
-        Some(bearer_challenge(&params))
+        let mut out = Vec::with_capacity(2);
+        if bearer_offered {
+            let mut params: Vec<(&str, &str)> = Vec::with_capacity(4);
+            if !error_on_dpop {
+                params.extend(error.iter().flatten());
+            }
+            params.extend(&common);
+            out.push(bearer_challenge(&params));
+        }
+        if let Some(dpop) = dpop {
+            let mut params: Vec<(&str, &str)> = vec![("algs", &dpop.algs)];
+            if error_on_dpop {
+                params.extend(error.iter().flatten());
+            }
+            params.extend(&common);
+            out.push(challenge("DPoP", &params));
+        }
+        out
     }
 
     /// The JSON body sent with the error.
     pub fn body(&self) -> Value {
         let mut body = Map::new();
-        body.insert("error".into(), self.kind.code().into());
+        body.insert("error".into(), self.error_code().into());
         body.insert("error_description".into(), self.description.as_ref().into());
         if let Some(scope) = &self.scope {
             body.insert("scope".into(), scope.as_str().into());
@@ -290,15 +428,22 @@ impl ResponseError for AuthError {
 
     fn error_response(&self) -> HttpResponse {
         let mut res = HttpResponse::build(self.status_code());
-        if let Some(challenge) = self.www_authenticate() {
-            res.insert_header((header::WWW_AUTHENTICATE, challenge));
+        for challenge in self.challenges() {
+            res.append_header((header::WWW_AUTHENTICATE, challenge));
         }
         if self.kind == AuthErrorKind::Unavailable {
             res.insert_header((header::RETRY_AFTER, "5"));
         }
+        let expose = match self.dpop_nonce() {
+            Some(nonce) => {
+                res.insert_header(("DPoP-Nonce", nonce));
+                "WWW-Authenticate, DPoP-Nonce"
+            }
+            None => "WWW-Authenticate",
+        };
         res.insert_header((header::CACHE_CONTROL, "no-store"))
             .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"))
-            .insert_header((header::ACCESS_CONTROL_EXPOSE_HEADERS, "WWW-Authenticate"))
+            .insert_header((header::ACCESS_CONTROL_EXPOSE_HEADERS, expose))
             .json(self.body())
     }
 }

@@ -8,7 +8,7 @@ pub(crate) mod validate;
 use std::{collections::HashMap, fmt, sync::Arc};
 
 use crate::{
-    ResourceServerMetadata,
+    DpopMode, ResourceServerMetadata,
     auth_server::AuthServerConfig,
     verify::{Introspection, TokenVerifier},
 };
@@ -31,6 +31,7 @@ pub struct ResourceConfig {
     pub(crate) extra_audiences: Vec<String>,
     pub(crate) implied_scopes: HashMap<String, Vec<String>>,
     pub(crate) verification: Verification,
+    pub(crate) dpop: DpopMode,
 }
 
 impl fmt::Debug for ResourceConfig {
@@ -59,6 +60,7 @@ impl ResourceConfig {
             extra_audiences: Vec::new(),
             implied_scopes: HashMap::new(),
             verification: Verification::Jwt,
+            dpop: DpopMode::Off,
         }
     }
 
@@ -117,6 +119,20 @@ impl ResourceConfig {
         self
     }
 
+    /// Whether DPoP-bound tokens (RFC 9449) are accepted (`Allowed`) or
+    /// required (`Required`); default `Off`. Proofs are checked with the
+    /// builder's [`DpopOptions`](crate::DpopOptions) (`McpAuthBuilder::dpop`)
+    /// against the resource's public origin and the request path. The
+    /// metadata then advertises `dpop_signing_alg_values_supported` (and
+    /// `dpop_bound_access_tokens_required` when `Required`).
+    ///
+    /// In every mode, a token bound to a key (`cnf`) sent as `Bearer` is
+    /// refused (`invalid_token`, RFC 9449 §7.1).
+    pub fn dpop(mut self, mode: DpopMode) -> Self {
+        self.dpop = mode;
+        self
+    }
+
     /// Verifies tokens with your own verifier instead of JWTs.
     pub fn verifier(mut self, verifier: impl TokenVerifier) -> Self {
         self.verification = Verification::Custom(Arc::new(verifier));
@@ -135,6 +151,17 @@ pub(crate) struct ResourceContext {
     pub(crate) show_error_details: bool,
     /// Scope → every scope it implies (transitively closed at build).
     pub(crate) implied_scopes: std::collections::HashMap<String, Vec<String>>,
+    /// The `DPoP` challenge, when the resource accepts DPoP.
+    pub(crate) dpop: Option<DpopChallenge>,
+}
+
+/// What a resource's challenges say about DPoP (RFC 9449 §7.1).
+#[derive(Debug)]
+pub(crate) struct DpopChallenge {
+    /// The `algs` parameter: the allowed proof algorithms, space-separated.
+    pub(crate) algs: String,
+    /// Whether `Bearer` is still offered (mode `Allowed`).
+    pub(crate) bearer: bool,
 }
 
 impl ResourceContext {

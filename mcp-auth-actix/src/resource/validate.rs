@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use mcp_auth_rules as rules;
 use url::Url;
 
-use crate::{ResourceServerMetadata, error::ConfigError};
+use crate::{DpopMode, DpopOptions, ResourceServerMetadata, error::ConfigError};
 
 /// The transitive closure of a scope hierarchy; every scope must be a valid
 /// scope-token.
@@ -61,9 +61,14 @@ pub(crate) fn parse_origin(origin: &str) -> Result<Url, ConfigError> {
     Ok(url)
 }
 
+/// Checks `metadata` and fills in what the configuration decides: the
+/// DPoP members come from the resource's [`DpopMode`] and the shared
+/// [`DpopOptions`] (advertising DPoP with the mode `Off` is refused).
 pub(crate) fn validate_metadata(
     id: &str,
     metadata: &mut ResourceServerMetadata,
+    dpop: DpopMode,
+    dpop_options: &DpopOptions,
 ) -> Result<(), ConfigError> {
     let field_error = |field: &'static str, reason: &str| ConfigError::InvalidField {
         subject: id.to_owned(),
@@ -107,11 +112,30 @@ pub(crate) fn validate_metadata(
             "this crate accepts tokens only in the Authorization header; advertise [\"header\"]",
         ));
     }
-    if metadata.dpop_bound_access_tokens_required == Some(true) {
-        return Err(field_error(
-            "dpop_bound_access_tokens_required",
-            "DPoP is not enforced by this crate; do not advertise it",
-        ));
+    match dpop {
+        DpopMode::Off => {
+            if metadata.dpop_bound_access_tokens_required == Some(true) {
+                return Err(field_error(
+                    "dpop_bound_access_tokens_required",
+                    "DPoP is off for this resource; use `ResourceConfig::dpop(DpopMode::Required)`",
+                ));
+            }
+            if !metadata.dpop_signing_alg_values_supported.is_empty() {
+                return Err(field_error(
+                    "dpop_signing_alg_values_supported",
+                    "DPoP is off for this resource; use `ResourceConfig::dpop(..)`",
+                ));
+            }
+        }
+        DpopMode::Allowed | DpopMode::Required => {
+            metadata.dpop_signing_alg_values_supported = dpop_options
+                .algorithm_names()
+                .into_iter()
+                .map(str::to_owned)
+                .collect();
+            metadata.dpop_bound_access_tokens_required =
+                (dpop == DpopMode::Required).then_some(true);
+        }
     }
     if metadata.tls_client_certificate_bound_access_tokens == Some(true) {
         return Err(field_error(

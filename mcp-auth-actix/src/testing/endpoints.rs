@@ -196,7 +196,9 @@ pub(super) async fn register(
 }
 
 /// The token endpoint: `client_credentials` and `authorization_code` (PKCE),
-/// both honouring RFC 8707 `resource`; any client is accepted.
+/// both honouring RFC 8707 `resource`; any client is accepted. With one
+/// valid `DPoP` proof (RFC 9449 §5) the token is bound to its key
+/// (`cnf.jkt`) and the response says `token_type: DPoP`.
 pub(super) async fn token_endpoint(
     req: HttpRequest,
     state: web::Data<State>,
@@ -263,11 +265,18 @@ pub(super) async fn token_endpoint(
         );
     };
     let now = now_secs();
+    let jkt = match dpop_proof_key(&req, &state.issuer, now) {
+        Ok(jkt) => jkt,
+        Err(description) => return error("invalid_dpop_proof", description),
+    };
     let serial = state.serial.fetch_add(1, Ordering::Relaxed);
-    let claims = json!({
+    let mut claims = json!({
         "iss": state.issuer, "sub": client_id, "client_id": client_id, "aud": resource,
         "scope": scope, "iat": now, "exp": now + 300, "jti": format!("jti-{serial}"),
     });
+    if let Some(jkt) = &jkt {
+        claims["cnf"] = json!({ "jkt": jkt });
+    }
     let Some(key) = state
         .lock_keys()
         .iter()
@@ -284,8 +293,32 @@ pub(super) async fn token_endpoint(
     HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(json!({
-            "access_token": token, "token_type": "Bearer", "expires_in": 300, "scope": scope,
+            "access_token": token,
+            "token_type": if jkt.is_some() { "DPoP" } else { "Bearer" },
+            "expires_in": 300, "scope": scope,
         }))
+}
+
+/// The thumbprint of the key of the token request's `DPoP` proof (RFC 9449
+/// §5), `None` without one, or why the proof is refused (no replay check:
+/// this is a test server).
+fn dpop_proof_key(
+    req: &HttpRequest,
+    issuer: &str,
+    now: u64,
+) -> Result<Option<String>, &'static str> {
+    let mut proofs = req.headers().get_all("dpop");
+    let proof = match (proofs.next(), proofs.next()) {
+        (None, _) => return Ok(None),
+        (Some(proof), None) => proof,
+        (Some(_), Some(_)) => return Err("send exactly one DPoP header"),
+    };
+    let proof = proof.to_str().map_err(|_| "malformed DPoP proof")?;
+    let url = url::Url::parse(&format!("{issuer}/token")).map_err(|_| "bad issuer URL")?;
+    let opts = crate::DpopOptions::default();
+    crate::dpop::check_proof(proof, "POST", &url, None, None, &opts, now)
+        .map(|checked| Some(checked.proof.jkt))
+        .map_err(|e| e.description())
 }
 
 pub(super) fn basic_client_id(req: &HttpRequest) -> Option<String> {

@@ -42,6 +42,12 @@ impl TokenBuilder<'_> {
         self
     }
 
+    /// Binds the token to `key` (RFC 9449 §6.1: `cnf.jkt`, its RFC 7638
+    /// thumbprint): a resource then needs a DPoP proof by that key.
+    pub fn dpop_bound(self, key: &super::DpopKey) -> Self {
+        self.claim("cnf", serde_json::json!({ "jkt": key.thumbprint() }))
+    }
+
     /// Sets `exp` relative to now (negative: already expired).
     pub fn expires_in(self, secs: i64) -> Self {
         let exp = now_secs() as i64 + secs;

@@ -46,6 +46,24 @@ pub(crate) struct CachedJwt {
     key: Arc<Key>,
 }
 
+/// How a resource checks DPoP proofs (mode `Allowed` or `Required`).
+pub(crate) struct ResourceDpop {
+    pub(crate) mode: crate::DpopMode,
+    pub(crate) options: crate::DpopOptions,
+    /// The public origin (scheme, host, port) the proofs' `htu` must name,
+    /// with the request path.
+    pub(crate) origin: url::Url,
+}
+
+impl ResourceDpop {
+    /// The URL a proof must name for a request to `path`.
+    pub(crate) fn request_url(&self, path: &str) -> url::Url {
+        let mut url = self.origin.clone();
+        url.set_path(path);
+        url
+    }
+}
+
 pub(crate) struct ProtectedResource {
     /// The identifier served in metadata and expected in `aud`.
     pub(crate) id: String,
@@ -58,6 +76,8 @@ pub(crate) struct ProtectedResource {
     pub(crate) policy: ClaimPolicy,
     pub(crate) method: Method,
     pub(crate) metrics: ResourceMetrics,
+    /// DPoP, when the resource accepts it.
+    pub(crate) dpop: Option<ResourceDpop>,
 }
 
 impl ProtectedResource {

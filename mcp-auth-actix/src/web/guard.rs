@@ -23,12 +23,13 @@ use tracing::{Instrument, field::Empty};
 
 use crate::{
     __private::ResourceDeclaration,
-    AuthInfo, McpAuth,
+    AuthInfo, DpopMode, McpAuth,
+    dpop::{self, Binding, Check, DpopError},
     error::{AuthError, AuthErrorKind, Misconfiguration, RequestError, join_scopes},
     metrics::{Cache, Decision, Stopwatch},
-    verify::resource::ProtectedResource,
+    verify::{now_secs, resource::ProtectedResource},
     web::cors,
-    web::extract::bearer_credentials,
+    web::extract::{Scheme, credentials},
     web::operations::{
         HeaderOperation, OperationScopes, check_content_encoding, drain, inspect, read_body,
     },
@@ -119,11 +120,19 @@ impl Guard {
     /// The request's token from the verified-token cache, if it is there and
     /// grants the required scopes (a decision, recorded without a span);
     /// everything else takes the full path, which records its own.
+    ///
+    /// Only `Bearer` tokens: a DPoP request always takes the full path, so
+    /// its proof is checked (the token may still come from the cache there).
     pub(crate) fn cached(&self, headers: &header::HeaderMap) -> Option<AuthInfo> {
         let started = Stopwatch::start();
-        let raw = bearer_credentials(headers).ok()?;
+        let dpop = self.resource.dpop.as_ref();
+        let (scheme, raw) = credentials(headers, dpop.is_some()).ok()?;
+        if scheme != Scheme::Bearer || dpop.is_some_and(|d| d.mode == DpopMode::Required) {
+            return None;
+        }
         let auth = self.resource.cached(raw)?;
-        if !self.grants_required(&auth) {
+        // A bound token is refused as Bearer; the full path says so.
+        if auth.is_bound() || !self.grants_required(&auth) {
             return None;
         }
         self.resource.metrics.verified(started, Cache::Hit);
@@ -173,14 +182,100 @@ impl Guard {
 
     /// Verifies a token outside a request: the resource, then the required
     /// scopes (operations need a request body and are not checked).
+    ///
+    /// There is no request to carry a DPoP proof: the token is a bearer
+    /// token (refused where DPoP is required, and when bound to a key).
     pub(crate) async fn verify(&self, raw: &[u8]) -> Result<AuthInfo, AuthError> {
+        self.bearer_allowed()
+            .map_err(|e| self.challenge(e.presented(Scheme::Bearer)))?;
         let auth = self
             .resource
             .verify(raw)
             .await
-            .map_err(|e| self.challenge(e))?;
+            .map_err(|e| self.challenge(e.presented(Scheme::Bearer)))?;
+        Self::check_bearer(&auth).map_err(|e| self.challenge(e.presented(Scheme::Bearer)))?;
         auth.require_scopes(&self.required)?;
         Ok(auth)
+    }
+
+    /// `Bearer` is refused where DPoP is required.
+    fn bearer_allowed(&self) -> Result<(), AuthError> {
+        match &self.resource.dpop {
+            Some(d) if d.mode == DpopMode::Required => Err(AuthError::dpop_token(
+                "dpop_required",
+                "This resource requires a DPoP-bound access token: send `Authorization: DPoP <token>` and a `DPoP` proof.",
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// A token bound to a key (`cnf`) is never accepted as a bearer token
+    /// (RFC 9449 §7.1), whatever the resource's DPoP mode.
+    fn check_bearer(auth: &AuthInfo) -> Result<(), AuthError> {
+        if auth.is_bound() {
+            return Err(AuthError::dpop_token(
+                "bound_as_bearer",
+                "This access token is bound to a key (`cnf`) and cannot be used as a bearer token.",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The checks of a token presented as `scheme`: a bearer token must be
+    /// unbound; a DPoP token must be bound (`cnf.jkt`) and come with exactly
+    /// one valid proof of that key, for this request (RFC 9449 §7.1). The
+    /// proof is checked on every request, replay store included.
+    async fn check_binding(
+        &self,
+        req: &HttpRequest,
+        scheme: Scheme,
+        auth: &AuthInfo,
+    ) -> Result<(), AuthError> {
+        if scheme == Scheme::Bearer {
+            return Self::check_bearer(auth);
+        }
+        let Some(dpop) = &self.resource.dpop else {
+            // `credentials` only recognizes `DPoP` where DPoP is on.
+            return Err(AuthError::missing_token());
+        };
+        let Binding::Jkt(jkt) = dpop::binding(auth.claims()) else {
+            return Err(AuthError::dpop_token(
+                "unbound",
+                "This access token is not bound to a DPoP key (`cnf.jkt`).",
+            ));
+        };
+        let mut proofs = req.headers().get_all("dpop");
+        let proof = match (proofs.next(), proofs.next()) {
+            (Some(proof), None) => proof,
+            (None, _) => {
+                return Err(AuthError::invalid_dpop_header(
+                    "missing",
+                    "A DPoP proof is required: send one `DPoP` header.",
+                ));
+            }
+            (Some(_), Some(_)) => {
+                return Err(AuthError::invalid_dpop_header(
+                    "multiple",
+                    "Send exactly one `DPoP` header.",
+                ));
+            }
+        };
+        let proof = proof
+            .to_str()
+            .map_err(|_| AuthError::dpop(DpopError::Invalid(Check::Malformed)))?;
+        let url = dpop.request_url(req.path());
+        dpop::verify_proof(
+            proof,
+            req.method().as_str(),
+            &url,
+            Some(auth.token()),
+            Some(jkt),
+            &dpop.options,
+            now_secs(),
+        )
+        .await
+        .map_err(AuthError::dpop)?;
+        Ok(())
     }
 
     /// The caller, verified for this resource and the required scopes.
@@ -188,16 +283,28 @@ impl Guard {
         let auth = match self.stored(req) {
             Some(auth) => auth,
             None => {
-                let raw = match bearer_credentials(req.headers()) {
+                let dpop = self.resource.dpop.is_some();
+                let (scheme, raw) = match credentials(req.headers(), dpop) {
                     Err(e) if e.kind() == AuthErrorKind::MissingToken && mode == Mode::Optional => {
                         return Ok(None);
                     }
                     other => other.map_err(|e| self.challenge(e))?,
                 };
-                self.resource
+                if scheme == Scheme::Bearer {
+                    self.bearer_allowed()
+                        .map_err(|e| self.challenge(e.presented(scheme)))?;
+                }
+                // The token first (maybe from the cache), then its binding:
+                // the proof itself is never cached.
+                let auth = self
+                    .resource
                     .verify(raw)
                     .await
-                    .map_err(|e| self.challenge(e))?
+                    .map_err(|e| self.challenge(e.presented(scheme)))?;
+                self.check_binding(req, scheme, &auth)
+                    .await
+                    .map_err(|e| self.challenge(e.presented(scheme)))?;
+                auth
             }
         };
         auth.require_scopes(&self.required)?;

@@ -127,8 +127,9 @@ impl ClientAuth {
 /// members is present (and not `null`) with another value, compared ASCII
 /// case-insensitively: `token_type` must be `Bearer`, `access_token` or
 /// `urn:ietf:params:oauth:token-type:access_token` (so `refresh_token`,
-/// RFC 8693 `N_A`, and `DPoP` — a DPoP-bound token sent without its proof,
-/// RFC 9449 §7.2 — are refused); `token_use` must be `access` (Amazon
+/// RFC 8693 `N_A` are refused), or `DPoP` when the response carries the
+/// key binding `cnf.jkt` (RFC 9449 §6.2: the guard then requires a proof of
+/// that key, like for a JWT with `cnf`; `DPoP` without `cnf.jkt` is refused); `token_use` must be `access` (Amazon
 /// Cognito) or `access_token` (Ory Hydra); `typ` must be `Bearer`, `at+jwt`
 /// or `application/at+jwt` (Keycloak reports refresh and ID tokens as
 /// `Refresh` and `ID`).

@@ -253,6 +253,12 @@ fn accept(claims: Map<String, Value>) -> Outcome {
     for (member, accepted) in ACCESS_TOKEN_KINDS {
         match claims.get(member) {
             None | Some(Value::Null) => {}
+            // RFC 9449 §6.2: a DPoP-bound token; accepted only with its
+            // key binding (`cnf.jkt`), whose proof the guard then requires.
+            Some(Value::String(v))
+                if member == "token_type"
+                    && v.eq_ignore_ascii_case("dpop")
+                    && matches!(crate::dpop::binding(&claims), crate::dpop::Binding::Jkt(_)) => {}
             Some(Value::String(v)) if accepted.iter().any(|a| a.eq_ignore_ascii_case(v)) => {}
             Some(other) => {
                 return Err(AuthError::invalid_token(
@@ -299,6 +305,7 @@ mod tests {
             json!({"active": true, "token_use": "ACCESS_TOKEN"}),
             json!({"active": true, "typ": "Bearer", "token_type": "Bearer"}),
             json!({"active": true, "typ": "at+jwt"}),
+            json!({"active": true, "token_type": "DPoP", "cnf": {"jkt": "abc"}}),
         ];
         for claims in accepted {
             let map = claims.as_object().unwrap().clone();
@@ -313,6 +320,8 @@ mod tests {
             json!({"active": true, "token_type": "urn:ietf:params:oauth:token-type:refresh_token"}),
             json!({"active": true, "token_type": "N_A"}),
             json!({"active": true, "token_type": "DPoP"}),
+            json!({"active": true, "token_type": "DPoP", "cnf": {"x5t#S256": "abc"}}),
+            json!({"active": true, "token_type": "DPoP", "cnf": {"jkt": ""}}),
             json!({"active": true, "token_type": ""}),
             json!({"active": true, "token_type": ["Bearer"]}),
             json!({"active": true, "token_use": "refresh"}),

@@ -29,6 +29,10 @@ struct Inner {
     scopes: Vec<String>,
     audience: Vec<String>,
     expires_at: Option<u64>,
+    /// Whether the token has a `cnf` claim (bound to a key).
+    bound: bool,
+    /// The `cnf.jkt` of a DPoP-bound token.
+    dpop_jkt: Option<String>,
     claims: Map<String, Value>,
     resource: String,
     context: Arc<ResourceContext>,
@@ -58,7 +62,14 @@ impl AuthInfo {
                 .collect(),
             _ => Vec::new(),
         };
+        let (bound, dpop_jkt) = match crate::dpop::binding(&claims) {
+            crate::dpop::Binding::Unbound => (false, None),
+            crate::dpop::Binding::Jkt(jkt) => (true, Some(jkt.to_owned())),
+            crate::dpop::Binding::Unsupported => (true, None),
+        };
         Self(Arc::new(Inner {
+            bound,
+            dpop_jkt,
             token,
             issuer: string_claim(&claims, "iss").unwrap_or_default(),
             client_id: string_claim(&claims, "client_id").or_else(|| string_claim(&claims, "azp")),
@@ -105,6 +116,19 @@ impl AuthInfo {
             .scopes
             .iter()
             .any(|granted| ctx.satisfies(granted, scope))
+    }
+
+    /// The RFC 7638 thumbprint of the key this token is bound to (its
+    /// `cnf.jkt`, RFC 9449 §6): the request carried a valid DPoP proof by
+    /// that key. `None` for a bearer token.
+    pub fn dpop_jkt(&self) -> Option<&str> {
+        self.0.dpop_jkt.as_deref()
+    }
+
+    /// Whether the token is bound to a key (any `cnf` claim): such a token
+    /// is never accepted as a bearer token.
+    pub(crate) fn is_bound(&self) -> bool {
+        self.0.bound
     }
 
     /// The `aud` values.

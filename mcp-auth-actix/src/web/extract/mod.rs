@@ -103,7 +103,24 @@ impl FromRequest for MaybeAuthInfo {
 /// full, so the hot path skips two per-byte scans.
 ///
 /// Tokens in the query string or form body are never read (OAuth 2.1 §5.1).
+#[cfg(test)]
 pub(crate) fn bearer_credentials(headers: &HeaderMap) -> Result<&[u8], AuthError> {
+    credentials(headers, false).map(|(_, raw)| raw)
+}
+
+/// The scheme of the `Authorization` header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Scheme {
+    /// `Bearer` (RFC 6750).
+    Bearer,
+    /// `DPoP` (RFC 9449 §7.1), only recognized where DPoP is accepted.
+    Dpop,
+}
+
+/// Like [`bearer_credentials`], also accepting `DPoP <token>` (scheme
+/// case-insensitive) when `dpop` is set; without it, `DPoP` is an unknown
+/// scheme (no credentials).
+pub(crate) fn credentials(headers: &HeaderMap, dpop: bool) -> Result<(Scheme, &[u8]), AuthError> {
     let mut values = headers.get_all(header::AUTHORIZATION);
     let Some(value) = values.next() else {
         return Err(AuthError::missing_token());
@@ -118,11 +135,15 @@ pub(crate) fn bearer_credentials(headers: &HeaderMap) -> Result<&[u8], AuthError
         Some(i) => (&bytes[..i], &bytes[i + 1..]),
         None => (bytes, &[][..]),
     };
-    if !scheme.eq_ignore_ascii_case(b"bearer") {
+    let scheme = if scheme.eq_ignore_ascii_case(b"bearer") {
+        Scheme::Bearer
+    } else if dpop && scheme.eq_ignore_ascii_case(b"dpop") {
+        Scheme::Dpop
+    } else {
         return Err(AuthError::missing_token());
-    }
+    };
     let start = rest.iter().position(|b| *b != b' ').unwrap_or(rest.len());
-    Ok(&rest[start..])
+    Ok((scheme, &rest[start..]))
 }
 
 /// Which bytes may appear in a token68 before its `=` padding.
@@ -191,5 +212,26 @@ mod tests {
         assert_eq!(parse(&["Bearer ==="]), Err(InvalidRequest));
         assert_eq!(parse(&["Bearer a=b"]), Err(InvalidRequest));
         assert_eq!(parse(&["Bearer a", "Bearer a"]), Err(InvalidRequest));
+        assert_eq!(parse(&["DPoP abc"]), Err(MissingToken));
+    }
+
+    #[test]
+    fn dpop_scheme_only_when_accepted() {
+        let headers = |v: &str| {
+            let mut h = HeaderMap::new();
+            h.append(header::AUTHORIZATION, HeaderValue::from_str(v).unwrap());
+            h
+        };
+        for v in ["DPoP abc", "dpop abc", "DPOP  abc"] {
+            let h = headers(v);
+            assert_eq!(credentials(&h, true).unwrap(), (Scheme::Dpop, &b"abc"[..]));
+            assert!(credentials(&h, false).is_err());
+        }
+        let h = headers("Bearer abc");
+        assert_eq!(
+            credentials(&h, true).unwrap(),
+            (Scheme::Bearer, &b"abc"[..])
+        );
+        assert!(credentials(&headers("DPoPabc"), true).is_err());
     }
 }
