@@ -12,6 +12,7 @@ mod common;
 mod challenges;
 mod composition;
 mod discovery;
+mod dpop;
 mod introspection;
 mod introspection_endpoints;
 mod jwt_claims;
