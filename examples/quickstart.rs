@@ -11,12 +11,18 @@
 //! - `MCP_AUTH_ISSUER`: use this external authorization server (discovered)
 //!   instead of the embedded test issuer.
 //! - `MCP_AUTH_ISSUER_TYPE`: `oauth` or `oidc` (default: probe both, MCP order).
+//! - `MCP_AUTH_DPOP`: `off` (default), `allowed` or `required`: DPoP-bound
+//!   tokens (RFC 9449) accepted or required.
+//! - `MCP_AUTH_REDIS`: e.g. `redis://127.0.0.1:6379`, the DPoP replay store
+//!   shared by replicas (needs `--features redis`; default: in memory, one
+//!   process).
 //!
 //! Features of this package: `tls` (HTTPS fetches, for an external
-//! `MCP_AUTH_ISSUER=https://…`), `metrics` (Prometheus text at `GET /metrics`).
+//! `MCP_AUTH_ISSUER=https://…`), `metrics` (Prometheus text at `GET /metrics`),
+//! `redis` (`MCP_AUTH_REDIS`).
 
 use actix_web::{App, HttpResponse, HttpServer, post, route, web};
-use mcp_auth::{AuthInfo, McpAuth, protected_resource};
+use mcp_auth::{AuthInfo, DpopMode, DpopOptions, McpAuth, ResourceConfig, protected_resource};
 use serde_json::{Value, json};
 
 mod common;
@@ -120,9 +126,46 @@ fn metrics_route() -> std::io::Result<impl Fn(&mut web::ServiceConfig) + Clone +
     Ok(|_: &mut web::ServiceConfig| {})
 }
 
+/// `MCP_AUTH_DPOP`: `off` (default), `allowed` or `required`.
+fn dpop_mode() -> std::io::Result<DpopMode> {
+    match std::env::var("MCP_AUTH_DPOP").as_deref() {
+        Err(_) | Ok("" | "off") => Ok(DpopMode::Off),
+        Ok("allowed") => Ok(DpopMode::Allowed),
+        Ok("required") => Ok(DpopMode::Required),
+        Ok(other) => Err(std::io::Error::other(format!(
+            "MCP_AUTH_DPOP={other:?}: expected off, allowed or required"
+        ))),
+    }
+}
+
+/// `MCP_AUTH_REDIS`: the DPoP replay store shared by replicas (feature
+/// `redis`); without it, the default in-memory store (one process).
+async fn dpop_options() -> std::io::Result<DpopOptions> {
+    let Ok(url) = std::env::var("MCP_AUTH_REDIS") else {
+        return Ok(DpopOptions::default());
+    };
+    #[cfg(feature = "redis")]
+    {
+        let store = mcp_auth::RedisReplayStore::connect(&url)
+            .await
+            .map_err(std::io::Error::other)?;
+        println!("DPoP replays     Redis at {url}");
+        Ok(DpopOptions::default().replay_store(store))
+    }
+    #[cfg(not(feature = "redis"))]
+    {
+        Err(std::io::Error::other(format!(
+            "MCP_AUTH_REDIS={url} needs the Redis replay store: \
+             cargo run --example quickstart --features redis"
+        )))
+    }
+}
+
 #[actix_web::main]
 async fn main() -> std::io::Result<()> {
     let (bind, resource) = common::bind_and_resource();
+    let dpop = dpop_mode()?;
+    let dpop_options = dpop_options().await?;
     let origin = url_origin(&resource);
     let metrics = metrics_route()?;
     // The embedded issuer lives as long as `main`.
@@ -134,6 +177,9 @@ async fn main() -> std::io::Result<()> {
     }
     let auth = McpAuth::builder()
         .authorization_server(server)
+        // The declared resource (the macros above), with its DPoP mode.
+        .resource(ResourceConfig::new("http://127.0.0.1:8080/mcp").dpop(dpop))
+        .dpop(dpop_options)
         .public_origin(origin.clone())
         .build()
         .map_err(std::io::Error::other)?;
@@ -165,19 +211,45 @@ async fn main() -> std::io::Result<()> {
             )
         };
         println!("Test issuer      {}", issuer.issuer());
-        println!("\n200 (valid token):\n  {}", post(Some(&read), "whoami"));
+        let bearer_status = if dpop == DpopMode::Required {
+            "401 (a bearer token where DPoP is required)"
+        } else {
+            "200 (valid token)"
+        };
+        println!("\n{bearer_status}:\n  {}", post(Some(&read), "whoami"));
         println!(
             "\n401 (no token, challenge with resource_metadata):\n  {}",
             post(None, "whoami")
         );
-        println!(
-            "\n403 (read-only token calls a write tool; the challenge lists scope=\"mcp:read mcp:write\"):\n  {}",
-            post(Some(&read), "add_note")
-        );
+        if dpop != DpopMode::Required {
+            println!(
+                "\n403 (read-only token calls a write tool; the challenge lists scope=\"mcp:read mcp:write\"):\n  {}",
+                post(Some(&read), "add_note")
+            );
+        }
         println!(
             "\nTokens: POST {} grant_type=client_credentials&resource={resource}&scope=mcp:read",
             issuer.token_endpoint()
         );
+        if dpop != DpopMode::Off {
+            let key = mcp_auth::testing::DpopKey::generate(jsonwebtoken::Algorithm::ES256);
+            let bound = issuer
+                .token_builder(&resource)
+                .scopes(&["mcp:read"])
+                .dpop_bound(&key)
+                .expires_in(3600)
+                .sign();
+            let proof = key.proof("POST", &resource, Some(&bound));
+            println!(
+                "\n200 (DPoP-bound token and its proof: one use, within 5 minutes):\n  \
+                 curl -si {resource} -H 'Authorization: DPoP {bound}' -H 'DPoP: {proof}' \
+                 -H 'Content-Type: application/json' \
+                 -d '{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{{\"name\":\"whoami\"}}}}'"
+            );
+            println!(
+                "(a token request with a DPoP proof gets a bound token: token_type DPoP, RFC 9449 §5)"
+            );
+        }
     }
     println!();
 
