@@ -411,3 +411,99 @@ async fn decisions_fetches_and_bounded_labels() {
         }
     }
 }
+
+/// DPoP decisions are counted with RFC 9449's error codes as `outcome` and
+/// the failed check as `reason`; no proof or token reaches a label.
+#[actix_rt::test]
+async fn dpop_decisions() {
+    use mcp_auth::{DpopMode, DpopOptions, NonceKey, testing::DpopKey};
+
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    let _local = metrics::set_default_local_recorder(&recorder);
+    let mut totals = Totals::default();
+
+    let issuer = TestIssuer::start().await;
+    let auth = McpAuth::builder()
+        .without_declared_resources()
+        .resource(
+            ResourceConfig::new(RESOURCE)
+                .authorization_server(issuer.resolved_config())
+                .dpop(DpopMode::Allowed),
+        )
+        .dpop(DpopOptions::default().nonces(NonceKey::new([9u8; 32])))
+        .build()
+        .expect("valid configuration");
+    let guard = auth.bearer_auth(RESOURCE).unwrap();
+    let app = test::init_service(
+        App::new().app_data(auth.clone()).service(
+            web::scope("/mcp")
+                .wrap(guard)
+                .default_service(web::to(HttpResponse::Ok)),
+        ),
+    )
+    .await;
+    let key = DpopKey::generate(Algorithm::ES256);
+    let other = DpopKey::generate(Algorithm::ES256);
+    let token = issuer.token_builder(RESOURCE).dpop_bound(&key).sign();
+    let dpop = |proof: Option<&str>| {
+        let req = TestRequest::post()
+            .uri("/mcp")
+            .insert_header((header::AUTHORIZATION, format!("DPoP {token}")));
+        match proof {
+            Some(proof) => req.insert_header(("DPoP", proof.to_owned())),
+            None => req,
+        }
+    };
+    let url = RESOURCE;
+    let resp = test::call_service(
+        &app,
+        dpop(Some(&key.proof("POST", url, Some(&token)))).to_request(),
+    )
+    .await;
+    assert_eq!(resp.status().as_u16(), 401);
+    let nonce = resp
+        .headers()
+        .get("DPoP-Nonce")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let proof = |signer: &DpopKey, method: &str| {
+        signer
+            .proof_builder(method, url)
+            .access_token(&token)
+            .nonce(&nonce)
+            .sign()
+    };
+    let valid = proof(&key, "POST");
+    let cases = [
+        (dpop(Some(&valid)), 200),
+        (dpop(Some(&valid)), 401),
+        (dpop(Some(&proof(&key, "GET"))), 401),
+        (dpop(Some(&proof(&other, "POST"))), 401),
+        (dpop(None), 401),
+        (bearer(Some(&token)), 401),
+    ];
+    for (req, expected) in cases {
+        assert_eq!(status(&app, req.to_request()).await, expected);
+    }
+    totals.take(&snapshotter);
+    assert_eq!(totals.requests("use_dpop_nonce", "nonce"), 1);
+    assert_eq!(totals.requests("ok", "none"), 1);
+    assert_eq!(totals.requests("invalid_dpop_proof", "replay"), 1);
+    assert_eq!(totals.requests("invalid_dpop_proof", "htm"), 1);
+    assert_eq!(totals.requests("invalid_token", "binding"), 1);
+    assert_eq!(totals.requests("invalid_dpop_proof", "missing"), 1);
+    assert_eq!(totals.requests("invalid_token", "bound_as_bearer"), 1);
+    assert_eq!(totals.decisions(), 7);
+    // Labels are the resource and fixed words; nothing from a request.
+    for (_, labels) in totals.all() {
+        for value in labels.values() {
+            assert!(
+                value == RESOURCE || value.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
+                "label value {value}"
+            );
+        }
+    }
+}

@@ -51,7 +51,9 @@ pub(crate) fn allow_any_origin(mut builder: HttpResponseBuilder) -> HttpResponse
 }
 
 /// Lets a browser read a protected response: `*` origin (unless a CORS
-/// layer already decided) and the MCP headers a client needs to see.
+/// layer already decided) and the MCP headers a client needs to see
+/// (`DPoP-Nonce` too: RFC 9449 §8.2 lets a server send a new nonce on any
+/// response).
 pub(crate) fn expose(headers: &mut header::HeaderMap) {
     if !headers.contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN) {
         headers.insert(
@@ -60,7 +62,7 @@ pub(crate) fn expose(headers: &mut header::HeaderMap) {
         );
         headers.insert(
             header::ACCESS_CONTROL_EXPOSE_HEADERS,
-            header::HeaderValue::from_static("WWW-Authenticate, Mcp-Session-Id"),
+            header::HeaderValue::from_static("WWW-Authenticate, Mcp-Session-Id, DPoP-Nonce"),
         );
     }
 }
