@@ -58,6 +58,7 @@ impl McpAuth {
             .map(|r| BearerAuth::new(r.clone(), self.0.error_handler.clone()))
             .ok_or_else(|| ConfigError::UnknownResource {
                 resource: resource.to_owned(),
+                configured: self.resources().map(str::to_owned).collect(),
             })
     }
 

@@ -33,7 +33,9 @@ pub enum ConfigError {
     },
     /// MCP requires at least one authorization server per protected resource.
     #[error(
-        "resource `{resource}` has no authorization server (`authorization_servers` must not be empty: MCP requires at least one)"
+        "resource `{resource}` has no authorization server (MCP requires at least one): add one with \
+         `McpAuthBuilder::authorization_server(..)` (for every resource) or \
+         `ResourceConfig::authorization_server(..)`"
     )]
     NoAuthorizationServer {
         /// The resource.
@@ -106,10 +108,16 @@ pub enum ConfigError {
         second: String,
     },
     /// A route refers to a resource that is not configured.
-    #[error("resource `{resource}` is not configured in this `McpAuth`")]
+    #[error(
+        "resource `{resource}` is not configured in this `McpAuth` (configured: {}); use the \
+         identifier exactly as configured, or add it with `McpAuthBuilder::resource(..)`",
+        configured.join(", ")
+    )]
     UnknownResource {
         /// The identifier asked for.
         resource: String,
+        /// The identifiers that are configured.
+        configured: Vec<String>,
     },
     /// The `jsonwebtoken` crypto backend is missing or ambiguous.
     #[error("no usable JWT crypto backend: {reason}")]
