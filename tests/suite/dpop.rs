@@ -11,6 +11,7 @@ use jsonwebtoken::Algorithm;
 use mcp_auth::{
     AuthInfo, DpopMode, DpopOptions, McpAuth, NonceKey, ReplayError, ReplayStore, ResourceConfig,
     testing::{DpopKey, TestIssuer},
+    verify::Introspection,
 };
 use serde_json::json;
 
@@ -582,4 +583,72 @@ async fn test_issuer_issues_bound_tokens() {
         .unwrap();
     let body: serde_json::Value = res.json().await.unwrap();
     assert_eq!(body["token_type"], "Bearer");
+}
+
+/// Introspection (RFC 7662): `token_type: DPoP` with `cnf.jkt` is accepted
+/// and then needs a proof of that key, like a JWT with `cnf`; without
+/// `cnf.jkt` it stays refused. The introspection result is cached, the
+/// proof never.
+#[actix_web::test]
+async fn introspected_dpop_tokens() {
+    let issuer = TestIssuer::start().await;
+    let auth = McpAuth::builder()
+        .without_declared_resources()
+        .resource(
+            ResourceConfig::new(RESOURCE)
+                .authorization_server(issuer.resolved_config())
+                .introspection(Introspection::client_secret_basic("rs", "secret"))
+                .dpop(DpopMode::Allowed),
+        )
+        .build()
+        .unwrap();
+    let hits = Hits::default();
+    let app = app(&hits, &auth).await;
+    let key = DpopKey::generate(Algorithm::ES256);
+    let token = issuer
+        .token_builder(RESOURCE)
+        .dpop_bound(&key)
+        .claim("token_type", "DPoP")
+        .sign();
+    for path in PATHS {
+        let first = key.proof("POST", &htu(path), Some(&token));
+        let resp = send(
+            &app,
+            request(path, "DPoP", &token, std::slice::from_ref(&first)),
+        )
+        .await;
+        assert_eq!(resp.status, 200, "{path}: {}", resp.text());
+        let fresh = key.proof("POST", &htu(path), Some(&token));
+        let resp = send(&app, request(path, "DPoP", &token, &[fresh])).await;
+        assert_eq!(
+            resp.status, 200,
+            "{path}: cached introspection, fresh proof"
+        );
+        let before = hits.count();
+        let resp = send(&app, request(path, "DPoP", &token, &[first])).await;
+        check_refusal(
+            &resp,
+            DpopMode::Allowed,
+            Expect::Refused("DPoP", "invalid_dpop_proof"),
+            path,
+        );
+        let resp = send(&app, request(path, "Bearer", &token, &[])).await;
+        check_refusal(
+            &resp,
+            DpopMode::Allowed,
+            Expect::Refused("Bearer", "invalid_token"),
+            path,
+        );
+        assert_eq!(hits.count(), before, "{path}: the handler ran");
+    }
+    let unbound = issuer
+        .token_builder(RESOURCE)
+        .claim("token_type", "DPoP")
+        .sign();
+    for scheme in ["DPoP", "Bearer"] {
+        let proof = key.proof("POST", &htu("/mcp"), Some(&unbound));
+        let resp = send(&app, request("/mcp", scheme, &unbound, &[proof])).await;
+        assert_eq!(resp.status, 401, "{scheme}");
+        assert_eq!(resp.json()["error"], "invalid_token", "{scheme}");
+    }
 }
