@@ -136,6 +136,10 @@ impl BearerAuth {
     /// everything that may fetch keys or metadata, it must run on an Actix
     /// runtime (a worker, `#[actix_web::main]`, or an `actix_rt::System`),
     /// because `awc` is not `Send`.
+    ///
+    /// There is no request to carry a DPoP proof, so the token is checked
+    /// as a bearer token: refused when bound to a key (`cnf`), and refused
+    /// where the resource requires DPoP.
     pub async fn verify(&self, token: &str) -> Result<AuthInfo, AuthError> {
         self.0.verify(token.as_bytes()).await
     }
