@@ -628,6 +628,76 @@ mod tests {
         assert_eq!(err.kind().status(), StatusCode::UNAUTHORIZED);
     }
 
+    fn dpop_context(bearer: bool) -> Arc<ResourceContext> {
+        Arc::new(ResourceContext {
+            resource_metadata: "https://a.example/.well-known/oauth-protected-resource".into(),
+            dpop: Some(crate::resource::DpopChallenge {
+                algs: "ES256 EdDSA".into(),
+                bearer,
+            }),
+            ..Default::default()
+        })
+    }
+
+    #[test]
+    fn dpop_challenges_put_the_error_on_the_scheme_used() {
+        use crate::dpop::{Check, DpopError};
+        let md = "resource_metadata=\"https://a.example/.well-known/oauth-protected-resource\"";
+        let allowed = dpop_context(true);
+        // No credentials: both challenges, no error, Bearer first.
+        let err = AuthError::missing_token().in_context(&allowed);
+        assert_eq!(
+            err.challenges(),
+            [
+                format!("Bearer {md}"),
+                format!("DPoP algs=\"ES256 EdDSA\", {md}")
+            ]
+        );
+        assert_eq!(err.www_authenticate().unwrap(), err.challenges().join(", "));
+        // An invalid token sent as Bearer: the error is on Bearer.
+        let err = AuthError::invalid_token(Reason::Expired, "expired")
+            .presented(Scheme::Bearer)
+            .in_context(&allowed);
+        assert_eq!(
+            err.challenges(),
+            [
+                format!("Bearer error=\"invalid_token\", error_description=\"expired\", {md}"),
+                format!("DPoP algs=\"ES256 EdDSA\", {md}"),
+            ]
+        );
+        // A refused proof: on DPoP, with its own code in the body too.
+        let err = AuthError::dpop(DpopError::Invalid(Check::Method)).in_context(&allowed);
+        assert_eq!(err.challenges()[0], format!("Bearer {md}"));
+        assert!(err.challenges()[1].starts_with(
+            "DPoP algs=\"ES256 EdDSA\", error=\"invalid_dpop_proof\", error_description="
+        ));
+        assert_eq!(err.body()["error"], "invalid_dpop_proof");
+        assert_eq!(err.kind().status(), StatusCode::UNAUTHORIZED);
+        // A nonce: `use_dpop_nonce`, and the nonce for the header.
+        let err = AuthError::dpop(DpopError::UseNonce { nonce: "n1".into() }).in_context(&allowed);
+        assert_eq!(err.dpop_nonce(), Some("n1"));
+        assert_eq!(err.error_code(), "use_dpop_nonce");
+        let res = err.error_response();
+        assert_eq!(res.headers().get("DPoP-Nonce").unwrap(), "n1");
+        assert_eq!(res.headers().get_all(header::WWW_AUTHENTICATE).count(), 2);
+        // The replay store down: 503, no challenge.
+        let err = AuthError::dpop(DpopError::Unavailable(crate::ReplayError::new("down")))
+            .in_context(&allowed);
+        assert_eq!(err.kind().status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(err.challenges().is_empty());
+        // DPoP required: only the DPoP challenge, carrying every error.
+        let required = dpop_context(false);
+        let err = AuthError::invalid_token(Reason::Expired, "expired")
+            .presented(Scheme::Bearer)
+            .in_context(&required);
+        assert_eq!(
+            err.challenges(),
+            [format!(
+                "DPoP algs=\"ES256 EdDSA\", error=\"invalid_token\", error_description=\"expired\", {md}"
+            )]
+        );
+    }
+
     #[test]
     fn cause_only_with_details() {
         let mut ctx = ResourceContext {
