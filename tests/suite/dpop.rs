@@ -197,8 +197,8 @@ async fn adversarial_table() {
         ("htu other host", Allowed, |k, p| vec![request(p, "DPoP", &k.bound, &[k.key.proof("POST", &format!("http://evil.example{p}"), Some(&k.bound))])], Refused("DPoP", "invalid_dpop_proof")),
         ("htu other port", Allowed, |k, p| vec![request(p, "DPoP", &k.bound, &[k.key.proof("POST", &format!("http://127.0.0.1:8081{p}"), Some(&k.bound))])], Refused("DPoP", "invalid_dpop_proof")),
         ("htu other path", Allowed, |k, p| vec![request(p, "DPoP", &k.bound, &[k.key.proof("POST", &htu("/other"), Some(&k.bound))])], Refused("DPoP", "invalid_dpop_proof")),
-        ("stale iat", Allowed, |k, p| vec![request(p, "DPoP", &k.bound, &[k.key.proof_builder("POST", &htu(p)).access_token(&k.bound).issued_in(-301).sign()])], Refused("DPoP", "invalid_dpop_proof")),
-        ("future iat", Allowed, |k, p| vec![request(p, "DPoP", &k.bound, &[k.key.proof_builder("POST", &htu(p)).access_token(&k.bound).issued_in(301).sign()])], Refused("DPoP", "invalid_dpop_proof")),
+        ("stale iat", Allowed, |k, p| vec![request(p, "DPoP", &k.bound, &[k.key.proof_builder("POST", &htu(p)).access_token(&k.bound).issued_in(-310).sign()])], Refused("DPoP", "invalid_dpop_proof")),
+        ("future iat", Allowed, |k, p| vec![request(p, "DPoP", &k.bound, &[k.key.proof_builder("POST", &htu(p)).access_token(&k.bound).issued_in(310).sign()])], Refused("DPoP", "invalid_dpop_proof")),
         ("replayed proof", Allowed, |k, p| {
             let proof = k.key.proof("POST", &htu(p), Some(&k.bound));
             vec![request(p, "DPoP", &k.bound, std::slice::from_ref(&proof)), request(p, "DPoP", &k.bound, &[proof])]
