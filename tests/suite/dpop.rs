@@ -652,3 +652,62 @@ async fn introspected_dpop_tokens() {
         assert_eq!(resp.json()["error"], "invalid_token", "{scheme}");
     }
 }
+
+/// A valid proof for a token without the route's scope: 403, the
+/// `insufficient_scope` error on the `DPoP` challenge (the scheme used),
+/// and the proof was still checked (its replay is a 401). A browser's
+/// preflight for the `DPoP` header is granted.
+#[actix_web::test]
+async fn insufficient_scope_and_preflight() {
+    let issuer = TestIssuer::start().await;
+    let auth = auth(&issuer, DpopMode::Allowed, DpopOptions::default());
+    let guard = auth
+        .bearer_auth(RESOURCE)
+        .unwrap()
+        .required_scopes(["mcp:read"])
+        .unwrap();
+    let hits = Hits::default();
+    let app = hits
+        .app(|cfg| {
+            cfg.service(
+                web::resource("/mcp")
+                    .wrap(guard)
+                    .route(web::post().to(plain)),
+            );
+        })
+        .await;
+    let key = DpopKey::generate(Algorithm::ES256);
+    let token = issuer.token_builder(RESOURCE).dpop_bound(&key).sign();
+    let proof = key.proof("POST", &htu("/mcp"), Some(&token));
+    let resp = send(
+        &app,
+        request("/mcp", "DPoP", &token, std::slice::from_ref(&proof)),
+    )
+    .await;
+    assert_eq!(resp.status, 403, "{}", resp.text());
+    let got = challenges(&resp);
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert_eq!(param(&got[0].1, "error"), None);
+    assert_eq!(param(&got[1].1, "error"), Some("insufficient_scope"));
+    assert_eq!(param(&got[1].1, "scope"), Some("mcp:read"));
+    let resp = send(&app, request("/mcp", "DPoP", &token, &[proof])).await;
+    assert_eq!(resp.status, 401);
+    assert_eq!(hits.count(), 0);
+
+    let resp = send(
+        &app,
+        test::TestRequest::default()
+            .method(actix_web::http::Method::OPTIONS)
+            .uri("/mcp")
+            .insert_header(("Origin", "https://inspector.example"))
+            .insert_header(("Access-Control-Request-Method", "POST"))
+            .insert_header(("Access-Control-Request-Headers", "authorization, dpop")),
+    )
+    .await;
+    assert_eq!(resp.status, 204);
+    assert_eq!(
+        resp.header(header::ACCESS_CONTROL_ALLOW_HEADERS),
+        Some("authorization, dpop")
+    );
+    assert_eq!(hits.count(), 0);
+}

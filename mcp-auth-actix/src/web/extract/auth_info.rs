@@ -193,7 +193,15 @@ impl AuthInfo {
                 scope.push(s);
             }
         }
-        Err(AuthError::insufficient_scope(&scope).in_context(&self.0.context))
+        // A DPoP-bound token was accepted only with the DPoP scheme: the
+        // error goes on that challenge.
+        let scheme = match self.0.dpop_jkt {
+            Some(_) => crate::web::extract::Scheme::Dpop,
+            None => crate::web::extract::Scheme::Bearer,
+        };
+        Err(AuthError::insufficient_scope(&scope)
+            .presented(scheme)
+            .in_context(&self.0.context))
     }
 }
 
