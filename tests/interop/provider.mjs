@@ -12,6 +12,8 @@
 //     interop-client  RS256, TTL $TTL (default 300 s)  - used by the MCP SDK clients
 //     interop-rs256 / interop-es256 / interop-ps256 / interop-eddsa
 //     interop-short   RS256, TTL 3 s (expiry test)
+//     interop-dpop    ES256, dpop_bound_access_tokens: a token request without a
+//                     DPoP proof is refused; tokens are DPoP-bound (cnf.jkt)
 //   The signing alg and TTL of an access token are chosen per client (see
 //   getResourceServerInfo), for any http://127.0.0.1 resource indicator.
 // - Prints "READY <issuer>" on stdout once listening.
@@ -45,7 +47,10 @@ const clientProfiles = {
   'interop-ps256': ['PS256', defaultTtl],
   'interop-eddsa': ['EdDSA', defaultTtl],
   'interop-short': ['RS256', 3],
+  'interop-dpop': ['ES256', defaultTtl],
 };
+// RFC 9449 §5.2 client metadata: this client must send a DPoP proof to /token.
+const dpopOnly = new Set(['interop-dpop']);
 
 const clients = Object.keys(clientProfiles).flatMap((id) => [
   {
@@ -56,6 +61,7 @@ const clients = Object.keys(clientProfiles).flatMap((id) => [
     redirect_uris: [],
     scope: SCOPES,
     token_endpoint_auth_method: 'client_secret_basic',
+    ...(dpopOnly.has(id) ? { dpop_bound_access_tokens: true } : {}),
   },
   {
     client_id: `${id}-post`,
@@ -65,6 +71,7 @@ const clients = Object.keys(clientProfiles).flatMap((id) => [
     redirect_uris: [],
     scope: SCOPES,
     token_endpoint_auth_method: 'client_secret_post',
+    ...(dpopOnly.has(id) ? { dpop_bound_access_tokens: true } : {}),
   },
 ]);
 
@@ -79,6 +86,10 @@ const provider = new Provider(issuer, {
     devInteractions: { enabled: false },
     clientCredentials: { enabled: true },
     introspection: { enabled: true },
+    // RFC 9449: a token request with a DPoP proof gets a DPoP-bound token
+    // (token_type "DPoP", JWT claim cnf.jkt). No nonce required (requireNonce
+    // default: false), replayed proofs at /token refused (allowReplay: false).
+    dPoP: { enabled: true },
     resourceIndicators: {
       enabled: true,
       // No resource= in the request: the token has no audience for us (opaque).

@@ -4,12 +4,15 @@
 # (oidc-provider), the official MCP TypeScript and Python SDKs (client
 # credentials, and the TypeScript SDK's interactive flow against our own
 # test issuer), a real browser (headless Chromium driving a page from another
-# origin: CORS), and the MCP conformance suite (informational).
+# origin: CORS), DPoP (RFC 9449: oidc-provider issuing DPoP-bound tokens to
+# oauth4webapi; two quickstart replicas sharing a real redis-server as the replay
+# store), and the MCP conformance suite (informational).
 #
 #   tests/interop/run.sh
 #
 # Needs Chromium for the browser step (Debian: apt-get install chromium; .ci/run
-# installs it): without it that step is a FAIL, never a skip.
+# installs it): without it that step is a FAIL, never a skip. Likewise
+# redis-server for the DPoP replicas step (Debian: apt-get install redis-server).
 #
 # Environment (all optional):
 #   INTEROP_SKIP_INSTALL=1  reuse node_modules/ and .venv/ as they are
@@ -164,15 +167,25 @@ NODE="$(command -v node)" # the system Node (20+); Node 22 only for the conforma
 PY="$HERE/.venv/bin/python"
 [[ -x "$PY" ]] || setup_fail "no $PY (run without INTEROP_SKIP_INSTALL)"
 
-echo "== build (cargo build --example quickstart; cargo build -p mcp-auth-rmcp-example)"
-(cd "$ROOT" && cargo build --example quickstart) >"$OUT/build-quickstart.log" 2>&1 ||
-  { tail -n 30 "$OUT/build-quickstart.log"; setup_fail "cargo build --example quickstart"; }
-(cd "$ROOT" && cargo build -p mcp-auth-rmcp-example) >"$OUT/build-rmcp_server.log" 2>&1 ||
-  { tail -n 30 "$OUT/build-rmcp_server.log"; setup_fail "cargo build -p mcp-auth-rmcp-example"; }
-HAVE_RMCP=1
+echo "== build (cargo build --example quickstart [--features redis]; cargo build -p mcp-auth-rmcp-example)"
 TARGET_DIR="$(cd "$ROOT" && cargo metadata --format-version 1 --no-deps 2>/dev/null |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')" || TARGET_DIR="$ROOT/target"
 EXAMPLES="$TARGET_DIR/debug/examples"
+# The Redis variant first, copied aside: both builds write the same
+# $EXAMPLES/quickstart, and the default build below (a re-link when fresh) puts
+# the default-features binary back there for every other step.
+QUICKSTART_REDIS="$OUT/bin/quickstart-redis"
+mkdir -p "$OUT/bin"
+(cd "$ROOT" && cargo build --example quickstart --features redis) >"$OUT/build-quickstart-redis.log" 2>&1 &&
+  cp "$EXAMPLES/quickstart" "$QUICKSTART_REDIS" ||
+  { tail -n 30 "$OUT/build-quickstart-redis.log"; setup_fail "cargo build --example quickstart --features redis"; }
+(cd "$ROOT" && cargo build --example quickstart) >"$OUT/build-quickstart.log" 2>&1 ||
+  { tail -n 30 "$OUT/build-quickstart.log"; setup_fail "cargo build --example quickstart"; }
+cmp -s "$EXAMPLES/quickstart" "$QUICKSTART_REDIS" &&
+  setup_fail "$EXAMPLES/quickstart is still the --features redis build after the default build"
+(cd "$ROOT" && cargo build -p mcp-auth-rmcp-example) >"$OUT/build-rmcp_server.log" 2>&1 ||
+  { tail -n 30 "$OUT/build-rmcp_server.log"; setup_fail "cargo build -p mcp-auth-rmcp-example"; }
+HAVE_RMCP=1
 RMCP_SERVER="$TARGET_DIR/debug/rmcp_server"
 
 # ---------------------------------------------------------------- processes
@@ -242,6 +255,70 @@ if [[ $HAVE_RMCP == 1 ]]; then # the same page against BearerAuth as middleware 
   fi
   stop rmcp-embedded
 fi
+
+echo "== 1c. DPoP: oidc-provider issues DPoP-bound tokens to oauth4webapi, which calls the quickstart (MCP_AUTH_DPOP=required)"
+port=$(free_port)
+start quickstart-dpop env BIND="127.0.0.1:$port" MCP_AUTH_ISSUER="$ISSUER" MCP_AUTH_DPOP=required "$EXAMPLES/quickstart"
+if wait_http quickstart-dpop "http://127.0.0.1:$port/.well-known/oauth-protected-resource/mcp"; then
+  step dpop-provider 120 env MCP_URL="http://127.0.0.1:$port/mcp" "$NODE" "$HERE/dpop_checks.mjs" provider
+else
+  line "FAIL  DPoP: the quickstart with MCP_AUTH_DPOP=required did not start"
+fi
+stop quickstart-dpop
+
+echo "== 1d. DPoP replicas: two quickstarts sharing a redis-server refuse a proof replayed from one to the other"
+# Both replicas of a pair serve one public URL (MCP_RESOURCE, the htu of every
+# proof, as behind a load balancer) that nothing listens on; the client sends
+# each request straight to a replica.
+# start_replicas PREFIX [ENV...]: starts PREFIX-a and PREFIX-b; sets RESOURCE, REPLICA_A, REPLICA_B
+start_replicas() {
+  local prefix=$1 r p
+  shift
+  RESOURCE="http://127.0.0.1:$(free_port)/mcp"
+  for r in a b; do
+    p=$(free_port)
+    printf -v "REPLICA_${r^^}" '%s' "http://127.0.0.1:$p/mcp"
+    start "$prefix-$r" env BIND="127.0.0.1:$p" MCP_RESOURCE="$RESOURCE" MCP_AUTH_ISSUER="$ISSUER" \
+      MCP_AUTH_DPOP=required "$@"
+    wait_http "$prefix-$r" "http://127.0.0.1:$p/.well-known/oauth-protected-resource/mcp" || return 1
+  done
+}
+if ! command -v redis-server >/dev/null; then
+  line "FAIL  DPoP replicas: redis-server not found on PATH (Debian: apt-get install redis-server)"
+else
+  P_REDIS=$(free_port)
+  start redis redis-server --port "$P_REDIS" --bind 127.0.0.1 --save '' --appendonly no --dir "$OUT"
+  redis_up=0
+  for ((i = 0; i < 50; i++)); do # PING until +PONG
+    reply=$( (exec 3<>"/dev/tcp/127.0.0.1/$P_REDIS" && printf 'PING\r\n' >&3 && read -r -t 2 l <&3 && echo "$l") 2>/dev/null)
+    [[ $reply == +PONG* ]] && { redis_up=1; break; }
+    kill -0 "${PID[redis]}" 2>/dev/null || break
+    sleep 0.2
+  done
+  if [[ $redis_up != 1 ]]; then
+    line "FAIL  DPoP replicas: redis-server did not answer PING on 127.0.0.1:$P_REDIS: $(tail -n 5 "$OUT/redis.log" | tr '\n' ' ')"
+  elif ! start_replicas replica-redis MCP_AUTH_REDIS="redis://127.0.0.1:$P_REDIS" "$QUICKSTART_REDIS"; then
+    line "FAIL  DPoP replicas: a quickstart replica with MCP_AUTH_REDIS did not start"
+  elif [[ $(grep -l "^DPoP replays .*Redis at redis://127.0.0.1:$P_REDIS" "$OUT"/replica-redis-[ab].log | wc -l) != 2 ]]; then
+    line "FAIL  DPoP replicas: the replicas do not report the Redis replay store (see $OUT/replica-redis-*.log)"
+  else
+    step dpop-replicas-redis 120 env RESOURCE="$RESOURCE" REPLICA_A="$REPLICA_A" REPLICA_B="$REPLICA_B" STORE=redis \
+      "$NODE" "$HERE/dpop_checks.mjs" replicas
+  fi
+  stop replica-redis-a
+  stop replica-redis-b
+  stop redis
+fi
+# Documented behaviour, informational: without a shared store each replica
+# has its own in-memory replay cache.
+if start_replicas replica-memory "$EXAMPLES/quickstart"; then
+  step dpop-replicas-memory 120 env RESOURCE="$RESOURCE" REPLICA_A="$REPLICA_A" REPLICA_B="$REPLICA_B" STORE=memory \
+    "$NODE" "$HERE/dpop_checks.mjs" replicas
+else
+  line "FAIL  DPoP replicas: a quickstart replica without Redis did not start"
+fi
+stop replica-memory-a
+stop replica-memory-b
 
 echo "== 1b. expiry (TTL 3 s + 30 s leeway) and key rotation"
 step provider-expiry 120 "$NODE" "$HERE/provider_checks.mjs" expiry
