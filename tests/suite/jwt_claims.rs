@@ -207,7 +207,7 @@ async fn issuer_claim() {
             (
                 "iss with trailing slash",
                 jwt().claim("iss", format!("{}/", issuer.issuer())).sign(),
-                Invalid("untrusted issuer"),
+                Invalid("did you mean"),
             ),
             (
                 "token of another (untrusted) issuer",

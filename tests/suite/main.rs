@@ -20,6 +20,7 @@ mod jwt_keys;
 mod jwt_signatures;
 mod metadata;
 mod operation_scopes;
+mod providers;
 mod resilience;
 mod test_issuer;
 mod verification;

@@ -29,6 +29,7 @@ use crate::{
     },
     verify::{
         ClaimPolicy, IntrospectionVerifier, JwtOptions, JwtVerifier, TokenCache,
+        differ_by_trailing_slash,
         resource::{Method, ProtectedResource, ResourceDpop},
     },
     web::guard::ErrorHandler,
@@ -316,6 +317,16 @@ impl McpAuthBuilder {
                 return Err(ConfigError::DuplicateAuthServer {
                     resource: id,
                     issuer: issuer.to_owned(),
+                });
+            }
+            if let Some(first) = trusted
+                .iter()
+                .find(|s| differ_by_trailing_slash(s.issuer(), issuer))
+            {
+                return Err(ConfigError::TrailingSlashIssuers {
+                    resource: id,
+                    first: first.issuer().to_owned(),
+                    second: issuer.to_owned(),
                 });
             }
             trusted.push(self.server(server, &id, servers)?);

@@ -31,6 +31,22 @@ pub enum ConfigError {
         /// The duplicated issuer.
         issuer: String,
     },
+    /// Two issuers of one resource differ only by a trailing slash
+    /// (`https://tenant.auth0.com` and `https://tenant.auth0.com/`): issuers
+    /// are compared exactly, so one of them is a typo; keep the one the
+    /// provider publishes in its metadata (`issuer`) and in tokens (`iss`).
+    #[error(
+        "authorization servers `{first}` and `{second}` of resource `{resource}` differ only by a \
+         trailing slash; issuers are compared exactly: keep only the one your provider puts in `iss`"
+    )]
+    TrailingSlashIssuers {
+        /// The resource.
+        resource: String,
+        /// The issuer listed first.
+        first: String,
+        /// The issuer listed second.
+        second: String,
+    },
     /// MCP requires at least one authorization server per protected resource.
     #[error(
         "resource `{resource}` has no authorization server (MCP requires at least one): add one with \

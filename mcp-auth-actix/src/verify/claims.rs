@@ -34,10 +34,10 @@ impl ClaimPolicy {
     pub(crate) fn check(&self, claims: &Map<String, Value>, now: u64) -> Result<(), AuthError> {
         match claims.get("iss") {
             Some(Value::String(iss)) if self.issuers.iter().any(|t| t == iss) => {}
-            Some(Value::String(_)) => {
-                return Err(AuthError::invalid_token(
-                    Reason::Issuer,
-                    "The token was issued by an untrusted issuer.",
+            Some(Value::String(iss)) => {
+                return Err(untrusted_issuer(
+                    iss,
+                    self.issuers.iter().map(String::as_str),
                 ));
             }
             Some(_) => {
@@ -128,6 +128,42 @@ impl ClaimPolicy {
                 || matches!((split_origin(expected), split_origin(aud)),
                     (Some((eo, ep)), Some((ao, ap))) if eo.eq_ignore_ascii_case(ao) && ep == ap)
         })
+    }
+}
+
+/// Whether two issuer identifiers differ only by one trailing slash
+/// (`https://tenant.auth0.com` and `https://tenant.auth0.com/`).
+pub(crate) fn differ_by_trailing_slash(a: &str, b: &str) -> bool {
+    a.strip_suffix('/') == Some(b) || b.strip_suffix('/') == Some(a)
+}
+
+/// The refusal of an `iss` that equals no trusted issuer. Issuers are
+/// compared exactly (RFC 9068 §4, RFC 8414 §3.3); when `iss` differs from a
+/// trusted one only by a trailing slash, the description and the cause say
+/// which one was meant. Only the configured issuer is named, never the
+/// token's own `iss`.
+pub(crate) fn untrusted_issuer<'a>(
+    iss: &str,
+    trusted: impl IntoIterator<Item = &'a str>,
+) -> AuthError {
+    match trusted
+        .into_iter()
+        .find(|t| differ_by_trailing_slash(t, iss))
+    {
+        Some(meant) => AuthError::invalid_token(
+            Reason::Issuer,
+            format!(
+                "The token's issuer differs from a trusted issuer only by a trailing slash \
+                 (issuers must match exactly); did you mean `{meant}`?"
+            ),
+        )
+        .with_cause(format!(
+            "`iss` differs from the configured issuer only by a trailing slash; did you mean `{meant}`?"
+        )),
+        None => AuthError::invalid_token(
+            Reason::Issuer,
+            "The token was issued by an untrusted issuer.",
+        ),
     }
 }
 

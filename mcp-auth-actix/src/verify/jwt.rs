@@ -9,7 +9,7 @@ use jsonwebtoken::Algorithm;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::{ClaimPolicy, JwtOptions, Key, jwks::Lookup};
+use super::{ClaimPolicy, JwtOptions, Key, claims::untrusted_issuer, jwks::Lookup};
 use crate::auth_server::AuthServer;
 use crate::error::{AuthError, Reason};
 
@@ -104,14 +104,10 @@ impl JwtVerifier {
 
         // Issuer first: never touch the network for an issuer we do not trust.
         let server = match claims.get("iss") {
-            Some(Value::String(iss)) => {
-                servers.iter().find(|s| s.issuer() == iss).ok_or_else(|| {
-                    AuthError::invalid_token(
-                        Reason::Issuer,
-                        "The token was issued by an untrusted issuer.",
-                    )
-                })?
-            }
+            Some(Value::String(iss)) => servers
+                .iter()
+                .find(|s| s.issuer() == iss)
+                .ok_or_else(|| untrusted_issuer(iss, servers.iter().map(|s| s.issuer())))?,
             _ => {
                 return Err(AuthError::invalid_token(
                     Reason::Issuer,
