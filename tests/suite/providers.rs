@@ -1,6 +1,6 @@
 //! Identity providers' real token shapes over real HTTP: an issuer that
 //! differs from the configured one only by a trailing slash (Auth0's issuer
-//! ends with `/`).
+//! ends with `/`), and AWS Cognito access tokens without `aud`.
 //!
 //! Every test runs a real in-process authorization server
 //! (`mcp_auth::testing::TestIssuer`) and an in-process Actix service.
@@ -8,7 +8,7 @@
 use crate::common::{
     RESOURCE,
     app::{build_auth, default_app},
-    assert_invalid_token_exactly, assert_ok, bearer, send,
+    assert_invalid_token, assert_invalid_token_exactly, assert_ok, bearer, send,
 };
 use mcp_auth::{
     AuthServerConfig, AuthServerType, ConfigError, JwtOptions, McpAuth, ResourceConfig,
@@ -105,4 +105,146 @@ async fn two_issuers_differing_by_a_trailing_slash_fail_build() {
     );
     let message = err.to_string();
     assert!(message.contains(issuer.issuer()), "{message}");
+}
+
+/// One resource trusting `issuer` that accepts Cognito-shaped access
+/// tokens (no `aud`) from the client `cognito-app`.
+fn cognito_auth(issuer: &TestIssuer) -> McpAuth {
+    McpAuth::builder()
+        .without_declared_resources()
+        .authorization_server(issuer.discovery_config())
+        .resource(
+            ResourceConfig::new(RESOURCE)
+                .scopes_supported(["mcp:read", "mcp:write"])
+                .accept_client_ids(["cognito-app"])
+                .require_claim("token_use", "access"),
+        )
+        .build()
+        .expect("valid configuration")
+}
+
+#[actix_web::test]
+async fn cognito_access_tokens_without_aud_are_accepted_from_listed_clients() {
+    let issuer = TestIssuer::start().await;
+    let auth = cognito_auth(&issuer);
+    let app = default_app(&auth).await;
+    let cognito = || {
+        issuer
+            .token_builder(RESOURCE)
+            .without_claim("aud")
+            .claim("client_id", "cognito-app")
+            .claim("token_use", "access")
+            .claim("scope", "mcp:read")
+            .header("typ", "JWT")
+    };
+
+    let body = assert_ok(&send(&app, bearer(&cognito().sign())).await, "access");
+    assert_eq!(body["client_id"], "cognito-app");
+
+    let id_token = cognito().claim("token_use", "id").sign();
+    assert_invalid_token_exactly(
+        &send(&app, bearer(&id_token)).await,
+        "The access token's `token_use` claim is missing or not the required value.",
+        "token_use: id",
+    );
+    let no_use = cognito().without_claim("token_use").sign();
+    assert_invalid_token(&send(&app, bearer(&no_use)).await, "no token_use");
+
+    let unknown = cognito().claim("client_id", "other-app").sign();
+    assert_invalid_token_exactly(
+        &send(&app, bearer(&unknown)).await,
+        "The access token has no `aud` and its `client_id` is not accepted for this resource.",
+        "unknown client_id",
+    );
+    let azp_only = cognito()
+        .without_claim("client_id")
+        .claim("azp", "cognito-app")
+        .sign();
+    assert_invalid_token(&send(&app, bearer(&azp_only)).await, "azp is no client_id");
+
+    // A token with an `aud` is checked against the audiences, whatever its client.
+    let wrong_aud = cognito().claim("aud", "https://other.example/mcp").sign();
+    assert_invalid_token_exactly(
+        &send(&app, bearer(&wrong_aud)).await,
+        "The access token was not issued for this resource (`aud`).",
+        "wrong aud, allowed client_id",
+    );
+    let empty_aud = cognito().claim("aud", serde_json::json!([])).sign();
+    assert_invalid_token(&send(&app, bearer(&empty_aud)).await, "empty aud");
+    let right_aud = cognito().claim("aud", RESOURCE).sign();
+    assert_ok(&send(&app, bearer(&right_aud)).await, "right aud");
+}
+
+#[actix_web::test]
+async fn without_accept_client_ids_a_token_without_aud_is_refused() {
+    let issuer = TestIssuer::start().await;
+    let auth = build_auth(issuer.discovery_config(), JwtOptions::default());
+    let app = default_app(&auth).await;
+    let token = issuer
+        .token_builder(RESOURCE)
+        .without_claim("aud")
+        .claim("token_use", "access")
+        .sign();
+    assert_invalid_token_exactly(
+        &send(&app, bearer(&token)).await,
+        "The access token was not issued for this resource (`aud`).",
+        "no aud, default policy",
+    );
+}
+
+#[actix_web::test]
+async fn audience_relaxations_show_in_debug_and_bad_ones_fail_build() {
+    let config = ResourceConfig::new(RESOURCE)
+        .audience("api://mcp")
+        .accept_client_ids(["cognito-app"])
+        .require_claim("token_use", "access");
+    let debug = format!("{config:?}");
+    for needle in ["api://mcp", "cognito-app", "token_use", "access"] {
+        assert!(debug.contains(needle), "{needle} in {debug}");
+    }
+
+    let issuer = TestIssuer::start().await;
+    let build = |config: ResourceConfig| {
+        McpAuth::builder()
+            .without_declared_resources()
+            .authorization_server(issuer.discovery_config())
+            .resource(config)
+            .build()
+    };
+    let field_of = |err: ConfigError| match err {
+        ConfigError::InvalidField { subject, field, .. } => {
+            assert_eq!(subject, RESOURCE);
+            field
+        }
+        other => panic!("unexpected {other:?}"),
+    };
+    let cases = [
+        (
+            ResourceConfig::new(RESOURCE).accept_client_ids(Vec::<String>::new()),
+            "accept_client_ids",
+        ),
+        (
+            ResourceConfig::new(RESOURCE).accept_client_ids([""]),
+            "accept_client_ids",
+        ),
+        (
+            ResourceConfig::new(RESOURCE).require_claim("aud", "x"),
+            "require_claim",
+        ),
+        (
+            ResourceConfig::new(RESOURCE).require_claim("", "x"),
+            "require_claim",
+        ),
+        (
+            ResourceConfig::new(RESOURCE)
+                .require_claim("token_use", "access")
+                .require_claim("token_use", "id"),
+            "require_claim",
+        ),
+    ];
+    for (config, field) in cases {
+        let ctx = format!("{config:?}");
+        let err = build(config).expect_err(&ctx);
+        assert_eq!(field_of(err), field, "{ctx}");
+    }
 }

@@ -25,7 +25,7 @@ use crate::{
     resource::{
         DpopChallenge, ResourceConfig, ResourceContext, Verification,
         declarations::merge_declarations,
-        validate::{closure, parse_origin, validate_metadata},
+        validate::{audience_policy, closure, parse_origin, validate_metadata},
     },
     verify::{
         ClaimPolicy, IntrospectionVerifier, JwtOptions, JwtVerifier, TokenCache,
@@ -355,11 +355,32 @@ impl McpAuthBuilder {
             }
         });
         let jwt = matches!(config.verification, Verification::Jwt);
+        audience_policy(
+            &id,
+            config.accepted_client_ids.as_deref(),
+            &config.required_claims,
+        )?;
+        if !config.extra_audiences.is_empty()
+            || config.accepted_client_ids.is_some()
+            || !config.required_claims.is_empty()
+        {
+            tracing::info!(
+                resource = %id,
+                extra_audiences = ?config.extra_audiences,
+                client_ids_without_aud = ?config.accepted_client_ids.as_deref().unwrap_or_default(),
+                required_claims = ?config.required_claims,
+                "audience policy: `aud` must name the resource or an extra audience; tokens \
+                 without `aud` are accepted only from the listed client ids; every token must \
+                 carry the required claims"
+            );
+        }
         let policy = ClaimPolicy {
             issuers: metadata.authorization_servers.clone(),
             audiences: std::iter::once(id.clone())
                 .chain(config.extra_audiences)
                 .collect(),
+            client_ids_without_aud: config.accepted_client_ids.unwrap_or_default(),
+            required_claims: config.required_claims,
             leeway: self.jwt.leeway.as_secs(),
             require_iss_exp: jwt,
             strict: jwt && self.jwt.strict_rfc9068,

@@ -214,3 +214,53 @@ fn crypto_backend_is_checked_at_build() {
         Err(other) => panic!("unexpected: {other}"),
     }
 }
+
+/// Collects formatted log output.
+#[derive(Clone, Default)]
+struct LogBuffer(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn audience_relaxations_are_logged_once_at_info() {
+    let logs = LogBuffer::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_max_level(tracing::Level::INFO)
+        .finish();
+    tracing::subscriber::with_default(subscriber, || {
+        build(vec![
+            ResourceConfig::new("https://api.example/mcp")
+                .authorization_server(server("https://as.example"))
+                .accept_client_ids(["cognito-app"])
+                .require_claim("token_use", "access"),
+            ResourceConfig::new("https://api.example/plain")
+                .authorization_server(server("https://as.example")),
+        ])
+        .unwrap();
+    });
+    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("audience policy"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{text}");
+    for needle in [
+        " INFO ",
+        "https://api.example/mcp",
+        "cognito-app",
+        "token_use",
+    ] {
+        assert!(lines[0].contains(needle), "{needle} in {}", lines[0]);
+    }
+}

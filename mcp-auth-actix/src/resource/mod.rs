@@ -7,6 +7,8 @@ pub(crate) mod validate;
 
 use std::{collections::HashMap, fmt, sync::Arc};
 
+use serde_json::Value;
+
 use crate::{
     DpopMode, ResourceServerMetadata,
     auth_server::AuthServerConfig,
@@ -29,6 +31,10 @@ pub struct ResourceConfig {
     pub(crate) metadata: ResourceServerMetadata,
     pub(crate) servers: Vec<AuthServerConfig>,
     pub(crate) extra_audiences: Vec<String>,
+    /// `Some`: tokens without `aud` are accepted from these `client_id`s.
+    pub(crate) accepted_client_ids: Option<Vec<String>>,
+    /// Claims every token of the resource must carry with exactly this value.
+    pub(crate) required_claims: Vec<(String, Value)>,
     pub(crate) implied_scopes: HashMap<String, Vec<String>>,
     pub(crate) verification: Verification,
     pub(crate) dpop: DpopMode,
@@ -40,6 +46,8 @@ impl fmt::Debug for ResourceConfig {
             .field("metadata", &self.metadata)
             .field("servers", &self.servers)
             .field("extra_audiences", &self.extra_audiences)
+            .field("accepted_client_ids", &self.accepted_client_ids)
+            .field("required_claims", &self.required_claims)
             .finish_non_exhaustive()
     }
 }
@@ -58,6 +66,8 @@ impl ResourceConfig {
             metadata,
             servers: Vec::new(),
             extra_audiences: Vec::new(),
+            accepted_client_ids: None,
+            required_claims: Vec::new(),
             implied_scopes: HashMap::new(),
             verification: Verification::Jwt,
             dpop: DpopMode::Off,
@@ -94,6 +104,45 @@ impl ResourceConfig {
     /// (Auth0 API identifiers, Entra ID `api://` URIs).
     pub fn audience(mut self, audience: impl Into<String>) -> Self {
         self.extra_audiences.push(audience.into());
+        self
+    }
+
+    /// Accepts tokens that carry **no** `aud` claim when their `client_id`
+    /// claim is one of `client_ids`, for providers whose access tokens have
+    /// no audience (AWS Cognito: the app client ids of the user pool).
+    /// Pair it with [`require_claim`](Self::require_claim) so that only
+    /// access tokens pass, e.g. for Cognito:
+    ///
+    /// ```
+    /// # use mcp_auth::ResourceConfig;
+    /// let resource = ResourceConfig::new("https://api.example.com/mcp")
+    ///     .accept_client_ids(["1example23456789"])
+    ///     .require_claim("token_use", "access");
+    /// ```
+    ///
+    /// A token that has an `aud` is still checked against the resource
+    /// identifier and the [`audience`](Self::audience)s, whatever its
+    /// `client_id` (`azp` is not a substitute). Calls add to the list; an
+    /// empty list or an empty id fails `build()`. The relaxation shows in
+    /// this config's `Debug` and in one `info` log line at `build()`.
+    pub fn accept_client_ids(
+        mut self,
+        client_ids: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.accepted_client_ids
+            .get_or_insert_with(Vec::new)
+            .extend(client_ids.into_iter().map(Into::into));
+        self
+    }
+
+    /// Requires every token of this resource (with or without `aud`) to
+    /// carry the claim `name` with exactly `value` (JSON equality), e.g.
+    /// `.require_claim("token_use", "access")` refuses Cognito ID tokens.
+    /// Requiring the same claim twice, an empty name, or a claim the
+    /// claim policy checks itself (`iss`, `aud`, `exp`, `nbf`, `iat`)
+    /// fails `build()`.
+    pub fn require_claim(mut self, name: impl Into<String>, value: impl Into<Value>) -> Self {
+        self.required_claims.push((name.into(), value.into()));
         self
     }
 

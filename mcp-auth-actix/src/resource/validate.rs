@@ -41,6 +41,56 @@ pub(crate) fn closure(
     Ok(closed)
 }
 
+/// Checks the audience relaxations of a resource: an allow-list of
+/// `client_id`s for tokens without `aud` must name at least one non-empty
+/// id, and required claims must be distinct, named, and not one the claim
+/// policy already checks.
+pub(crate) fn audience_policy(
+    id: &str,
+    client_ids: Option<&[String]>,
+    required_claims: &[(String, serde_json::Value)],
+) -> Result<(), ConfigError> {
+    let field_error = |field: &'static str, reason: String| ConfigError::InvalidField {
+        subject: id.to_owned(),
+        field,
+        reason,
+    };
+    if let Some(ids) = client_ids {
+        if ids.is_empty() {
+            return Err(field_error(
+                "accept_client_ids",
+                "the allow-list is empty: it would accept nothing; list the provider's client ids \
+                 or do not call `accept_client_ids`"
+                    .into(),
+            ));
+        }
+        if ids.iter().any(|c| c.trim().is_empty()) {
+            return Err(field_error(
+                "accept_client_ids",
+                "a client id is empty".into(),
+            ));
+        }
+    }
+    for (i, (name, _)) in required_claims.iter().enumerate() {
+        if name.is_empty() {
+            return Err(field_error("require_claim", "a claim name is empty".into()));
+        }
+        if ["iss", "aud", "exp", "nbf", "iat"].contains(&name.as_str()) {
+            return Err(field_error(
+                "require_claim",
+                format!("`{name}` is checked by the claim policy itself; configure it there"),
+            ));
+        }
+        if required_claims[..i].iter().any(|(n, _)| n == name) {
+            return Err(field_error(
+                "require_claim",
+                format!("`{name}` is required twice"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn parse_origin(origin: &str) -> Result<Url, ConfigError> {
     let url = Url::parse(origin).map_err(|e| ConfigError::InvalidField {
         subject: "McpAuth".into(),

@@ -11,6 +11,11 @@ use crate::error::{AuthError, Reason};
 pub(crate) struct ClaimPolicy {
     pub(crate) issuers: Vec<String>,
     pub(crate) audiences: Vec<String>,
+    /// Tokens without `aud` are accepted when their `client_id` is one of
+    /// these (empty: never).
+    pub(crate) client_ids_without_aud: Vec<String>,
+    /// Claims every token must carry with exactly this value.
+    pub(crate) required_claims: Vec<(String, Value)>,
     pub(crate) leeway: u64,
     /// JWTs must carry `iss` and `exp`; introspection/custom results may omit them.
     pub(crate) require_iss_exp: bool,
@@ -25,6 +30,8 @@ impl ClaimPolicy {
         Self {
             issuers: vec!["https://as.example".into()],
             audiences: vec!["https://api.example/mcp".into()],
+            client_ids_without_aud: Vec::new(),
+            required_claims: Vec::new(),
             leeway: 30,
             require_iss_exp: true,
             strict: false,
@@ -85,11 +92,34 @@ impl ClaimPolicy {
                 "The access token was issued in the future (`iat`).",
             ));
         }
+        for (name, value) in &self.required_claims {
+            if claims.get(name) != Some(value) {
+                return Err(AuthError::invalid_token(
+                    Reason::Claims,
+                    format!(
+                        "The access token's `{name}` claim is missing or not the required value."
+                    ),
+                ));
+            }
+        }
         let aud_ok = match claims.get("aud") {
             Some(Value::String(aud)) => self.audience_matches(aud),
             Some(Value::Array(auds)) => auds
                 .iter()
                 .any(|a| a.as_str().is_some_and(|a| self.audience_matches(a))),
+            None if !self.client_ids_without_aud.is_empty() => {
+                let known = match claims.get("client_id") {
+                    Some(Value::String(id)) => self.client_ids_without_aud.contains(id),
+                    _ => false,
+                };
+                if !known {
+                    return Err(AuthError::invalid_token(
+                        Reason::Audience,
+                        "The access token has no `aud` and its `client_id` is not accepted for this resource.",
+                    ));
+                }
+                true
+            }
             _ => false,
         };
         if !aud_ok {
@@ -325,6 +355,56 @@ mod tests {
         let full = json!({"iss": "https://as.example", "aud": "https://api.example/mcp", "exp": now + 60,
             "sub": "u", "client_id": "c", "jti": "j", "iat": now});
         assert!(strict.check(&claims(full), now).is_ok());
+    }
+
+    #[test]
+    fn tokens_without_aud_need_an_allowed_client_id_and_the_required_claims() {
+        let now = 1_000_000;
+        let cognito = ClaimPolicy {
+            client_ids_without_aud: vec!["app".into()],
+            required_claims: vec![("token_use".into(), "access".into())],
+            ..policy()
+        };
+        let base = json!({"iss": "https://as.example", "exp": now + 60, "client_id": "app", "token_use": "access"});
+        let with = |k: &str, v: Value| {
+            let mut c = claims(base.clone());
+            c.insert(k.into(), v);
+            c
+        };
+        assert!(cognito.check(&claims(base.clone()), now).is_ok());
+        assert!(cognito.check(&with("token_use", "id".into()), now).is_err());
+        assert!(
+            cognito
+                .check(&with("token_use", json!(["access"])), now)
+                .is_err()
+        );
+        assert!(
+            cognito
+                .check(&with("client_id", "other".into()), now)
+                .is_err()
+        );
+        assert!(
+            cognito
+                .check(&with("client_id", json!(["app"])), now)
+                .is_err()
+        );
+        assert!(
+            cognito
+                .check(&with("aud", "https://x.example".into()), now)
+                .is_err()
+        );
+        assert!(cognito.check(&with("aud", Value::Null), now).is_err());
+        assert!(cognito.check(&with("aud", json!([])), now).is_err());
+        assert!(
+            cognito
+                .check(&with("aud", "https://api.example/mcp".into()), now)
+                .is_ok()
+        );
+        let mut no_use = claims(base.clone());
+        no_use.remove("token_use");
+        assert!(cognito.check(&no_use, now).is_err());
+        // The default policy never accepts a token without `aud`.
+        assert!(policy().check(&claims(base), now).is_err());
     }
 
     #[test]
