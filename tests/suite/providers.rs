@@ -1,6 +1,7 @@
 //! Identity providers' real token shapes over real HTTP: an issuer that
 //! differs from the configured one only by a trailing slash (Auth0's issuer
-//! ends with `/`), and AWS Cognito access tokens without `aud`.
+//! ends with `/`), AWS Cognito access tokens without `aud`, and Entra ID
+//! multi-tenant issuers (`{tenantid}` templates).
 //!
 //! Every test runs a real in-process authorization server
 //! (`mcp_auth::testing::TestIssuer`) and an in-process Actix service.
@@ -247,4 +248,139 @@ async fn audience_relaxations_show_in_debug_and_bad_ones_fail_build() {
         let err = build(config).expect_err(&ctx);
         assert_eq!(field_of(err), field, "{ctx}");
     }
+}
+
+const TENANT_A: &str = "9188040d-6c67-4c5b-b112-36a304b66dad";
+const TENANT_B: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+const TENANT_C: &str = "f8cdef31-a31e-4b4a-93e4-5f571e91255a";
+
+/// Entra ID multi-tenant metadata: the test issuer's own metadata and
+/// JWKS, with `issuer` the template `<base>/{tenantid}/v2.0`.
+fn entra_multi_tenant(issuer: &TestIssuer) -> AuthServerConfig {
+    let mut metadata = issuer.metadata();
+    metadata.issuer = format!("{}/{{tenantid}}/v2.0", issuer.issuer());
+    AuthServerConfig::resolved(metadata, AuthServerType::Oidc)
+}
+
+fn entra_issuer_of(issuer: &TestIssuer, tid: &str) -> String {
+    format!("{}/{tid}/v2.0", issuer.issuer())
+}
+
+#[actix_web::test]
+async fn entra_multi_tenant_tokens_need_their_own_tid_in_iss_and_an_allowed_tid() {
+    let issuer = TestIssuer::start().await;
+    let auth = McpAuth::builder()
+        .without_declared_resources()
+        .authorization_server(entra_multi_tenant(&issuer).allowed_tenants([TENANT_A, TENANT_B]))
+        .resource(ResourceConfig::new(RESOURCE).scopes_supported(["mcp:read", "mcp:write"]))
+        .build()
+        .expect("valid configuration");
+    let app = default_app(&auth).await;
+    let entra = |iss_tid: &str, tid: &str| {
+        issuer
+            .token_builder(RESOURCE)
+            .claim("iss", entra_issuer_of(&issuer, iss_tid))
+            .claim("tid", tid)
+            .claim("scp", "mcp:read")
+            .header("typ", "JWT")
+    };
+
+    for tid in [TENANT_A, TENANT_B] {
+        let body = assert_ok(&send(&app, bearer(&entra(tid, tid).sign())).await, tid);
+        assert_eq!(body["iss"], entra_issuer_of(&issuer, tid));
+    }
+    let untrusted = "The token was issued by an untrusted issuer.";
+    // A tenant outside the allow-list.
+    let resp = send(&app, bearer(&entra(TENANT_C, TENANT_C).sign())).await;
+    assert_invalid_token_exactly(&resp, untrusted, "tid not allowed");
+    // `{tenantid}` substituted with another (allowed) tenant's id.
+    let resp = send(&app, bearer(&entra(TENANT_B, TENANT_A).sign())).await;
+    assert_invalid_token_exactly(&resp, untrusted, "iss of another tenant");
+    let resp = send(&app, bearer(&entra(TENANT_C, TENANT_A).sign())).await;
+    assert_invalid_token_exactly(&resp, untrusted, "iss of a foreign tenant");
+    // No `tid`, a non-string `tid`, or the template itself as `iss`.
+    let resp = send(
+        &app,
+        bearer(&entra(TENANT_A, TENANT_A).without_claim("tid").sign()),
+    )
+    .await;
+    assert_invalid_token_exactly(&resp, untrusted, "no tid");
+    let resp = send(
+        &app,
+        bearer(
+            &entra(TENANT_A, TENANT_A)
+                .claim("tid", serde_json::json!([TENANT_A]))
+                .sign(),
+        ),
+    )
+    .await;
+    assert_invalid_token_exactly(&resp, untrusted, "tid not a string");
+    let template = issuer
+        .token_builder(RESOURCE)
+        .claim("iss", format!("{}/{{tenantid}}/v2.0", issuer.issuer()))
+        .claim("tid", TENANT_A)
+        .sign();
+    assert_invalid_token_exactly(
+        &send(&app, bearer(&template)).await,
+        untrusted,
+        "template iss",
+    );
+    let raw = issuer.token(RESOURCE, &["mcp:read"]);
+    assert_invalid_token_exactly(&send(&app, bearer(&raw)).await, untrusted, "base issuer");
+}
+
+#[actix_web::test]
+async fn entra_multi_tenant_configuration_mistakes_fail_build() {
+    let issuer = TestIssuer::start().await;
+    let build = |server: AuthServerConfig| {
+        McpAuth::builder()
+            .without_declared_resources()
+            .authorization_server(server)
+            .resource(ResourceConfig::new(RESOURCE))
+            .build()
+    };
+    let template = format!("{}/{{tenantid}}/v2.0", issuer.issuer());
+    let cases = [
+        (
+            "no allow-list",
+            entra_multi_tenant(&issuer),
+            template.clone(),
+        ),
+        (
+            "empty allow-list",
+            entra_multi_tenant(&issuer).allowed_tenants(Vec::<String>::new()),
+            template.clone(),
+        ),
+        (
+            "bad tenant id",
+            entra_multi_tenant(&issuer).allowed_tenants(["a/b"]),
+            template.clone(),
+        ),
+        (
+            "discovery of a template",
+            AuthServerConfig::discover(template.clone()).allowed_tenants([TENANT_A]),
+            template.clone(),
+        ),
+        (
+            "tenants without a template",
+            issuer.resolved_config().allowed_tenants([TENANT_A]),
+            issuer.issuer().to_owned(),
+        ),
+    ];
+    for (ctx, server, subject) in cases {
+        match build(server).expect_err(ctx) {
+            ConfigError::InvalidField {
+                subject: s, field, ..
+            } => {
+                assert_eq!(s, subject, "{ctx}");
+                assert_eq!(field, "allowed_tenants", "{ctx}");
+            }
+            other => panic!("{ctx}: unexpected {other:?}"),
+        }
+    }
+    let debug = format!(
+        "{:?}",
+        entra_multi_tenant(&issuer).allowed_tenants([TENANT_A])
+    );
+    assert!(debug.contains(TENANT_A), "{debug}");
 }

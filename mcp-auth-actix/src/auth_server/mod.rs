@@ -159,6 +159,8 @@ impl AuthorizationServerMetadata {
 pub struct AuthServerConfig {
     pub(crate) source: AuthServerSource,
     pub(crate) fetch: FetchOptions,
+    /// `Some`: the issuer is a multi-tenant template (`{tenantid}`).
+    pub(crate) tenants: Option<Vec<String>>,
 }
 
 impl AuthServerConfig {
@@ -188,7 +190,7 @@ impl AuthServerConfig {
             ) => a == b && ta == tb,
             _ => false,
         };
-        source && self.fetch.same_as(&other.fetch)
+        source && self.fetch.same_as(&other.fetch) && self.tenants == other.tenants
     }
 }
 
@@ -214,6 +216,7 @@ impl AuthServerConfig {
                 server_type,
             },
             fetch: FetchOptions::default(),
+            tenants: None,
         }
     }
 
@@ -226,6 +229,7 @@ impl AuthServerConfig {
                 server_type: Some(server_type),
             },
             fetch: FetchOptions::default(),
+            tenants: None,
         }
     }
 
@@ -239,12 +243,37 @@ impl AuthServerConfig {
                 server_type: None,
             },
             fetch: FetchOptions::default(),
+            tenants: None,
         }
     }
 
     /// Fetch options (timeouts, transpile hook) for lazy discovery and JWKS.
     pub fn fetch_options(mut self, fetch: FetchOptions) -> Self {
         self.fetch = fetch;
+        self
+    }
+
+    /// Makes this a **multi-tenant** server (Entra ID `common`,
+    /// `organizations`): its metadata `issuer` is a template holding the
+    /// literal `{tenantid}` (e.g. `https://login.microsoftonline.com/{tenantid}/v2.0`).
+    /// A token is accepted only when its `tid` claim is one of `tenant_ids`
+    /// and its `iss` is the template with that same `tid` substituted; keys
+    /// come from the template metadata's one `jwks_uri`.
+    ///
+    /// Use it with [`resolved`](Self::resolved) metadata (fetch it with
+    /// [`fetch_server_config_by_well_known_url`], e.g. from
+    /// `https://login.microsoftonline.com/organizations/v2.0/.well-known/openid-configuration`):
+    /// a template cannot be discovered. Calls add to the list; `build()`
+    /// fails when the issuer holds no `{tenantid}`, when it holds one and no
+    /// tenant is allowed, or when a tenant id is empty or has characters
+    /// other than ASCII letters, digits and `-`.
+    pub fn allowed_tenants(
+        mut self,
+        tenant_ids: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.tenants
+            .get_or_insert_with(Vec::new)
+            .extend(tenant_ids.into_iter().map(Into::into));
         self
     }
 
@@ -279,6 +308,7 @@ impl fmt::Debug for AuthServerConfig {
             .field("issuer", &self.issuer())
             .field("type", &self.server_type())
             .field("resolved", &self.metadata().is_some())
+            .field("allowed_tenants", &self.tenants)
             .finish()
     }
 }

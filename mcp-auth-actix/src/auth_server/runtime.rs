@@ -16,7 +16,7 @@ use crate::{
     },
     error::{AuthError, FetchError, Reason},
     flight::Flight,
-    verify::{KeyRefreshPolicy, KeyStore},
+    verify::{KeyRefreshPolicy, KeyStore, TrustedIssuer},
 };
 
 /// Metadata in hand, with what is derived from it.
@@ -30,6 +30,8 @@ pub(crate) struct Resolved {
 
 pub(crate) struct AuthServer {
     issuer: String,
+    /// The issuer as tokens' `iss` is checked against it.
+    trusted: TrustedIssuer,
     server_type: Option<AuthServerType>,
     fetch: FetchOptions,
     key_refresh: KeyRefreshPolicy,
@@ -53,6 +55,10 @@ impl AuthServer {
     ) -> Result<Arc<Self>, FetchError> {
         let server = Arc::new(Self {
             issuer: config.issuer().to_owned(),
+            trusted: TrustedIssuer {
+                issuer: config.issuer().to_owned(),
+                tenants: config.tenants.clone(),
+            },
             server_type: config.server_type(),
             fetch: config.fetch.clone(),
             key_refresh,
@@ -71,6 +77,11 @@ impl AuthServer {
 
     pub(crate) fn issuer(&self) -> &str {
         &self.issuer
+    }
+
+    /// The issuer (or multi-tenant template) tokens are checked against.
+    pub(crate) fn trusted(&self) -> &TrustedIssuer {
+        &self.trusted
     }
 
     fn resolve(&self, metadata: Arc<AuthorizationServerMetadata>) -> Result<Resolved, FetchError> {

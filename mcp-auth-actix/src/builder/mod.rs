@@ -28,8 +28,8 @@ use crate::{
         validate::{audience_policy, closure, parse_origin, validate_metadata},
     },
     verify::{
-        ClaimPolicy, IntrospectionVerifier, JwtOptions, JwtVerifier, TokenCache,
-        differ_by_trailing_slash,
+        ClaimPolicy, IntrospectionVerifier, JwtOptions, JwtVerifier, TENANT_PLACEHOLDER,
+        TokenCache, differ_by_trailing_slash,
         resource::{Method, ProtectedResource, ResourceDpop},
     },
     web::guard::ErrorHandler,
@@ -375,7 +375,7 @@ impl McpAuthBuilder {
             );
         }
         let policy = ClaimPolicy {
-            issuers: metadata.authorization_servers.clone(),
+            issuers: trusted.iter().map(|s| s.trusted().clone()).collect(),
             audiences: std::iter::once(id.clone())
                 .chain(config.extra_audiences)
                 .collect(),
@@ -461,6 +461,7 @@ impl McpAuthBuilder {
         }
         rules::resource::secure_scheme("issuer", &url, self.allow_insecure_http)
             .map_err(|reason| invalid(&reason))?;
+        check_tenants(config)?;
         if let AuthServerSource::Resolved { metadata, .. } = &config.source {
             let result = validate_server_config(metadata, false);
             if !result.is_valid() {
@@ -493,6 +494,62 @@ impl McpAuthBuilder {
                 });
                 Ok(server)
             }
+        }
+    }
+}
+
+/// A multi-tenant issuer template (`{tenantid}`) needs an allow-list of
+/// tenant ids and resolved metadata; an allow-list needs a template.
+fn check_tenants(config: &AuthServerConfig) -> Result<(), ConfigError> {
+    let issuer = config.issuer();
+    let invalid = |reason: String| ConfigError::InvalidField {
+        subject: issuer.to_owned(),
+        field: "allowed_tenants",
+        reason,
+    };
+    let template = issuer.contains(TENANT_PLACEHOLDER);
+    match (&config.tenants, template) {
+        (None, false) => Ok(()),
+        (None, true) => Err(invalid(format!(
+            "the issuer is a multi-tenant template (`{TENANT_PLACEHOLDER}`): list the tenants \
+             whose tokens are accepted with `AuthServerConfig::allowed_tenants([..])`"
+        ))),
+        (Some(_), false) => Err(invalid(format!(
+            "only an issuer template holding `{TENANT_PLACEHOLDER}` has tenants; for one \
+             tenant, configure its own issuer"
+        ))),
+        (Some(tenants), true) => {
+            if issuer.matches(TENANT_PLACEHOLDER).count() > 1 {
+                return Err(invalid(format!(
+                    "the issuer holds `{TENANT_PLACEHOLDER}` more than once"
+                )));
+            }
+            if matches!(config.source, AuthServerSource::Discovery { .. }) {
+                return Err(invalid(
+                    "a template issuer cannot be discovered: fetch the provider's metadata \
+                     (`fetch_server_config_by_well_known_url`) and use `AuthServerConfig::resolved`"
+                        .into(),
+                ));
+            }
+            if tenants.is_empty() {
+                return Err(invalid(
+                    "the allow-list is empty: it would accept nothing".into(),
+                ));
+            }
+            if let Some(bad) = tenants.iter().find(|t| {
+                t.is_empty() || !t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            }) {
+                return Err(invalid(format!(
+                    "`{bad}` is not a tenant id (ASCII letters, digits and `-`)"
+                )));
+            }
+            tracing::info!(
+                issuer,
+                tenants = ?tenants,
+                "multi-tenant issuer: a token's `iss` must be the template with its own `tid`, \
+                 and `tid` one of the allowed tenants"
+            );
+            Ok(())
         }
     }
 }

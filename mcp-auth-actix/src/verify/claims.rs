@@ -9,7 +9,7 @@ use crate::error::{AuthError, Reason};
 /// The checks every verified token goes through, built once per resource.
 #[derive(Debug)]
 pub(crate) struct ClaimPolicy {
-    pub(crate) issuers: Vec<String>,
+    pub(crate) issuers: Vec<TrustedIssuer>,
     pub(crate) audiences: Vec<String>,
     /// Tokens without `aud` are accepted when their `client_id` is one of
     /// these (empty: never).
@@ -28,7 +28,7 @@ impl ClaimPolicy {
     #[cfg(any(test, feature = "fuzzing"))]
     pub(crate) fn example() -> Self {
         Self {
-            issuers: vec!["https://as.example".into()],
+            issuers: vec![TrustedIssuer::exact("https://as.example")],
             audiences: vec!["https://api.example/mcp".into()],
             client_ids_without_aud: Vec::new(),
             required_claims: Vec::new(),
@@ -40,11 +40,11 @@ impl ClaimPolicy {
 
     pub(crate) fn check(&self, claims: &Map<String, Value>, now: u64) -> Result<(), AuthError> {
         match claims.get("iss") {
-            Some(Value::String(iss)) if self.issuers.iter().any(|t| t == iss) => {}
+            Some(Value::String(iss)) if self.issuers.iter().any(|t| t.accepts(iss, claims)) => {}
             Some(Value::String(iss)) => {
                 return Err(untrusted_issuer(
                     iss,
-                    self.issuers.iter().map(String::as_str),
+                    self.issuers.iter().map(|t| t.issuer.as_str()),
                 ));
             }
             Some(_) => {
@@ -158,6 +158,43 @@ impl ClaimPolicy {
                 || matches!((split_origin(expected), split_origin(aud)),
                     (Some((eo, ep)), Some((ao, ap))) if eo.eq_ignore_ascii_case(ao) && ep == ap)
         })
+    }
+}
+
+/// The literal an Entra ID multi-tenant issuer template holds in place of
+/// the tenant id (`https://login.microsoftonline.com/{tenantid}/v2.0`).
+pub(crate) const TENANT_PLACEHOLDER: &str = "{tenantid}";
+
+/// An issuer a resource trusts: an exact identifier, or a multi-tenant
+/// template with the tenants allowed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TrustedIssuer {
+    /// The issuer identifier, or the template holding `{tenantid}`.
+    pub(crate) issuer: String,
+    /// `Some`: `issuer` is a template; a token's `iss` must be it with the
+    /// token's own `tid` substituted, and `tid` must be one of these.
+    pub(crate) tenants: Option<Vec<String>>,
+}
+
+impl TrustedIssuer {
+    /// An issuer compared exactly.
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub(crate) fn exact(issuer: &str) -> Self {
+        Self {
+            issuer: issuer.to_owned(),
+            tenants: None,
+        }
+    }
+
+    /// Whether a token with `iss` and `claims` was issued by this issuer.
+    pub(crate) fn accepts(&self, iss: &str, claims: &Map<String, Value>) -> bool {
+        let Some(tenants) = &self.tenants else {
+            return self.issuer == iss;
+        };
+        let Some(Value::String(tid)) = claims.get("tid") else {
+            return false;
+        };
+        tenants.iter().any(|t| t == tid) && self.issuer.replacen(TENANT_PLACEHOLDER, tid, 1) == iss
     }
 }
 
@@ -405,6 +442,28 @@ mod tests {
         assert!(cognito.check(&no_use, now).is_err());
         // The default policy never accepts a token without `aud`.
         assert!(policy().check(&claims(base), now).is_err());
+    }
+
+    #[test]
+    fn multi_tenant_issuers_need_their_own_allowed_tid() {
+        let entra = TrustedIssuer {
+            issuer: "https://login.example/{tenantid}/v2.0".into(),
+            tenants: Some(vec!["t1".into(), "t2".into()]),
+        };
+        let with_tid = |tid: Value| claims(json!({ "tid": tid }));
+        assert!(entra.accepts("https://login.example/t1/v2.0", &with_tid("t1".into())));
+        assert!(entra.accepts("https://login.example/t2/v2.0", &with_tid("t2".into())));
+        assert!(!entra.accepts("https://login.example/t2/v2.0", &with_tid("t1".into())));
+        assert!(!entra.accepts("https://login.example/t3/v2.0", &with_tid("t3".into())));
+        assert!(!entra.accepts(
+            "https://login.example/{tenantid}/v2.0",
+            &with_tid("t1".into())
+        ));
+        assert!(!entra.accepts("https://login.example/t1/v2.0", &claims(json!({}))));
+        assert!(!entra.accepts("https://login.example/t1/v2.0", &with_tid(json!(["t1"]))));
+        let exact = TrustedIssuer::exact("https://as.example");
+        assert!(exact.accepts("https://as.example", &claims(json!({}))));
+        assert!(!exact.accepts("https://as.example/", &claims(json!({}))));
     }
 
     #[test]

@@ -106,7 +106,7 @@ impl JwtVerifier {
         let server = match claims.get("iss") {
             Some(Value::String(iss)) => servers
                 .iter()
-                .find(|s| s.issuer() == iss)
+                .find(|s| s.trusted().accepts(iss, &claims))
                 .ok_or_else(|| untrusted_issuer(iss, servers.iter().map(|s| s.issuer())))?,
             _ => {
                 return Err(AuthError::invalid_token(

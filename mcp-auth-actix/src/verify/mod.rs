@@ -20,7 +20,10 @@ use futures_util::future::LocalBoxFuture;
 use serde_json::{Map, Value};
 
 pub(crate) use cache::TokenCache;
-pub(crate) use claims::{ClaimPolicy, MAX_NUMERIC_DATE, differ_by_trailing_slash, scopes_of};
+pub(crate) use claims::{
+    ClaimPolicy, MAX_NUMERIC_DATE, TENANT_PLACEHOLDER, TrustedIssuer, differ_by_trailing_slash,
+    scopes_of,
+};
 pub(crate) use introspection::IntrospectionVerifier;
 pub use introspection::{ClientAuth, Introspection};
 #[cfg(feature = "fuzzing")]
