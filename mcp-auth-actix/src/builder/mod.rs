@@ -482,6 +482,14 @@ impl McpAuthBuilder {
                 second: resource.to_owned(),
             }),
             Entry::Vacant(e) => {
+                if let Some(tenants) = &config.tenants {
+                    tracing::info!(
+                        issuer,
+                        tenants = ?tenants,
+                        "multi-tenant issuer: a token's `iss` must be the template with its own `tid`, \
+                         and `tid` one of the allowed tenants"
+                    );
+                }
                 let mut runtime = config.clone();
                 if self.allow_insecure_http {
                     runtime.fetch.http = runtime.fetch.http.clone().allow_insecure_http(true);
@@ -543,12 +551,6 @@ fn check_tenants(config: &AuthServerConfig) -> Result<(), ConfigError> {
                     "`{bad}` is not a tenant id (ASCII letters, digits and `-`)"
                 )));
             }
-            tracing::info!(
-                issuer,
-                tenants = ?tenants,
-                "multi-tenant issuer: a token's `iss` must be the template with its own `tid`, \
-                 and `tid` one of the allowed tenants"
-            );
             Ok(())
         }
     }
