@@ -302,6 +302,38 @@ async fn every_algorithm_is_accepted() {
     }
 }
 
+/// Sends a proof (200), a fresh one while the token is now cached (200), then
+/// the first proof again: refused as a replay without running the handler.
+/// Returns the handler count after the two accepted requests.
+async fn fresh_proofs_pass_a_replay_does_not(
+    app: &impl TestApp,
+    hits: &Hits,
+    key: &DpopKey,
+    token: &str,
+    path: &str,
+) -> usize {
+    let first = key.proof("POST", &htu(path), Some(token));
+    let resp = send(
+        app,
+        request(path, "DPoP", token, std::slice::from_ref(&first)),
+    )
+    .await;
+    assert_eq!(resp.status, 200, "{path}: {}", resp.text());
+    let fresh = key.proof("POST", &htu(path), Some(token));
+    let resp = send(app, request(path, "DPoP", token, &[fresh])).await;
+    assert_eq!(resp.status, 200, "{path}: cached token, fresh proof");
+    let before = hits.count();
+    let resp = send(app, request(path, "DPoP", token, &[first])).await;
+    check_refusal(
+        &resp,
+        DpopMode::Allowed,
+        Expect::Refused("DPoP", "invalid_dpop_proof"),
+        path,
+    );
+    assert_eq!(hits.count(), before, "{path}: the handler ran");
+    before
+}
+
 /// The token comes from the verified-token cache the second time, the
 /// proof is still checked: a fresh one is accepted, a replayed one not.
 #[actix_web::test]
@@ -313,25 +345,7 @@ async fn cached_token_still_needs_a_fresh_proof() {
     let key = DpopKey::generate(Algorithm::ES256);
     let token = issuer.token_builder(RESOURCE).dpop_bound(&key).sign();
     for path in PATHS {
-        let first = key.proof("POST", &htu(path), Some(&token));
-        let resp = send(
-            &app,
-            request(path, "DPoP", &token, std::slice::from_ref(&first)),
-        )
-        .await;
-        assert_eq!(resp.status, 200, "{path}: {}", resp.text());
-        let fresh = key.proof("POST", &htu(path), Some(&token));
-        let resp = send(&app, request(path, "DPoP", &token, &[fresh])).await;
-        assert_eq!(resp.status, 200, "{path}: cached token, fresh proof");
-        let before = hits.count();
-        let resp = send(&app, request(path, "DPoP", &token, &[first])).await;
-        check_refusal(
-            &resp,
-            DpopMode::Allowed,
-            Expect::Refused("DPoP", "invalid_dpop_proof"),
-            path,
-        );
-        assert_eq!(hits.count(), before, "{path}: the handler ran");
+        let before = fresh_proofs_pass_a_replay_does_not(&app, &hits, &key, &token, path).await;
         // Without a proof at all, the cached token is refused too.
         let resp = send(&app, request(path, "DPoP", &token, &[])).await;
         assert_eq!(resp.status, 401, "{path}");
@@ -611,27 +625,7 @@ async fn introspected_dpop_tokens() {
         .claim("token_type", "DPoP")
         .sign();
     for path in PATHS {
-        let first = key.proof("POST", &htu(path), Some(&token));
-        let resp = send(
-            &app,
-            request(path, "DPoP", &token, std::slice::from_ref(&first)),
-        )
-        .await;
-        assert_eq!(resp.status, 200, "{path}: {}", resp.text());
-        let fresh = key.proof("POST", &htu(path), Some(&token));
-        let resp = send(&app, request(path, "DPoP", &token, &[fresh])).await;
-        assert_eq!(
-            resp.status, 200,
-            "{path}: cached introspection, fresh proof"
-        );
-        let before = hits.count();
-        let resp = send(&app, request(path, "DPoP", &token, &[first])).await;
-        check_refusal(
-            &resp,
-            DpopMode::Allowed,
-            Expect::Refused("DPoP", "invalid_dpop_proof"),
-            path,
-        );
+        let before = fresh_proofs_pass_a_replay_does_not(&app, &hits, &key, &token, path).await;
         let resp = send(&app, request(path, "Bearer", &token, &[])).await;
         check_refusal(
             &resp,

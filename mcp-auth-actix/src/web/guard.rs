@@ -24,7 +24,7 @@ use tracing::{Instrument, field::Empty};
 use crate::{
     __private::ResourceDeclaration,
     AuthInfo, DpopMode, McpAuth,
-    dpop::{self, Binding, Check, DpopError},
+    dpop::{self, Check, DpopError},
     error::{AuthError, AuthErrorKind, Misconfiguration, RequestError, join_scopes},
     metrics::{Cache, Decision, Stopwatch},
     verify::{now_secs, resource::ProtectedResource},
@@ -238,7 +238,8 @@ impl Guard {
             // `credentials` only recognizes `DPoP` where DPoP is on.
             return Err(AuthError::missing_token());
         };
-        let Binding::Jkt(jkt) = dpop::binding(auth.claims()) else {
+        // `AuthInfo` read the binding once, from the same claims.
+        let Some(jkt) = auth.dpop_jkt() else {
             return Err(AuthError::dpop_token(
                 "unbound",
                 "This access token is not bound to a DPoP key (`cnf.jkt`).",
