@@ -63,7 +63,8 @@ pub fn jwt(token: &str) {
 pub fn claims(json: &[u8]) {
     if let Ok(claims) = serde_json::from_slice::<Map<String, Value>>(json) {
         let _ = policy().check(&claims, now_secs());
-        let _ = crate::verify::scopes_of(&claims);
+        let _ = crate::verify::scopes_of(&claims, &crate::verify::DEFAULT_SCOPE_CLAIMS);
+        let _ = crate::verify::scopes_of(&claims, &["permissions", "roles", "scp"]);
     }
 }
 

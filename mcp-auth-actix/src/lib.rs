@@ -17,6 +17,7 @@ mod flight;
 mod http;
 pub mod metadata;
 mod metrics;
+pub mod providers;
 mod resource;
 pub mod verify;
 mod web;

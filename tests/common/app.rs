@@ -107,3 +107,14 @@ async fn debug(auth: AuthInfo) -> HttpResponse {
         "token_len": auth.token().len(),
     }))
 }
+
+/// The standard app where every route needs `mcp:read` (route-level
+/// required scope) and `/write` also `mcp:write` (step-up in the handler).
+pub async fn read_scoped_app(auth: &McpAuth) -> impl TestApp + use<> {
+    let guard = auth
+        .bearer_auth(RESOURCE)
+        .unwrap()
+        .required_scopes(["mcp:read"])
+        .unwrap();
+    standard_app(auth, guard).await
+}

@@ -161,6 +161,12 @@ pub struct AuthServerConfig {
     pub(crate) fetch: FetchOptions,
     /// `Some`: the issuer is a multi-tenant template (`{tenantid}`).
     pub(crate) tenants: Option<Vec<String>>,
+    /// `Some`: written into the resource metadata's `authorization_servers`
+    /// instead of the issuer.
+    pub(crate) advertise_as: Option<String>,
+    /// The provider profile that made this configuration (its issuer shape
+    /// is checked at build).
+    pub(crate) provider: Option<crate::providers::Provider>,
 }
 
 impl AuthServerConfig {
@@ -190,7 +196,11 @@ impl AuthServerConfig {
             ) => a == b && ta == tb,
             _ => false,
         };
-        source && self.fetch.same_as(&other.fetch) && self.tenants == other.tenants
+        source
+            && self.fetch.same_as(&other.fetch)
+            && self.tenants == other.tenants
+            && self.advertise_as == other.advertise_as
+            && self.provider == other.provider
     }
 }
 
@@ -217,6 +227,8 @@ impl AuthServerConfig {
             },
             fetch: FetchOptions::default(),
             tenants: None,
+            advertise_as: None,
+            provider: None,
         }
     }
 
@@ -230,6 +242,8 @@ impl AuthServerConfig {
             },
             fetch: FetchOptions::default(),
             tenants: None,
+            advertise_as: None,
+            provider: None,
         }
     }
 
@@ -244,6 +258,8 @@ impl AuthServerConfig {
             },
             fetch: FetchOptions::default(),
             tenants: None,
+            advertise_as: None,
+            provider: None,
         }
     }
 
@@ -274,6 +290,26 @@ impl AuthServerConfig {
         self.tenants
             .get_or_insert_with(Vec::new)
             .extend(tenant_ids.into_iter().map(Into::into));
+        self
+    }
+
+    /// Advertises this server as `url` in the `authorization_servers` of
+    /// the resource metadata (RFC 9728 §2) instead of its issuer, for an
+    /// issuer clients cannot discover: an Entra ID multi-tenant template
+    /// (`https://login.microsoftonline.com/{tenantid}/v2.0`) is advertised
+    /// as e.g. `https://login.microsoftonline.com/organizations/v2.0`, whose
+    /// discovery document clients can fetch. Tokens are still checked
+    /// against the issuer (or template) only.
+    ///
+    /// Clients that enforce RFC 8414 §3.3 (the fetched metadata's `issuer`
+    /// must equal the advertised identifier) still refuse such a server:
+    /// Entra's multi-tenant metadata names the template as its issuer.
+    /// `url` must be an absolute http(s) URL without query or fragment
+    /// (https unless loopback or `allow_insecure_http`); `build()` checks it.
+    /// Shown in `Debug`. Without it, a `{tenantid}` template is advertised
+    /// as-is and `build()` logs a warning.
+    pub fn advertise_as(mut self, url: impl Into<String>) -> Self {
+        self.advertise_as = Some(url.into());
         self
     }
 
@@ -309,6 +345,8 @@ impl fmt::Debug for AuthServerConfig {
             .field("type", &self.server_type())
             .field("resolved", &self.metadata().is_some())
             .field("allowed_tenants", &self.tenants)
+            .field("advertise_as", &self.advertise_as)
+            .field("provider", &self.provider.map(|p| p.name()))
             .finish()
     }
 }

@@ -14,7 +14,7 @@ use crate::{
         AuthServerConfig, AuthServerSource, AuthServerType, AuthorizationServerMetadata,
         FetchOptions, discover_server_config, fetch_server_config, validate_server_config,
     },
-    error::{AuthError, FetchError, Reason},
+    error::{AuthError, ConfigError, FetchError, Reason},
     flight::Flight,
     verify::{KeyRefreshPolicy, KeyStore, TrustedIssuer},
 };
@@ -30,6 +30,9 @@ pub(crate) struct Resolved {
 
 pub(crate) struct AuthServer {
     issuer: String,
+    /// What the resource metadata's `authorization_servers` lists for it:
+    /// `AuthServerConfig::advertise_as`, or the issuer.
+    advertised: String,
     /// The issuer as tokens' `iss` is checked against it.
     trusted: TrustedIssuer,
     server_type: Option<AuthServerType>,
@@ -45,19 +48,83 @@ pub(crate) struct AuthServer {
 /// Time a shared run may take beyond its own HTTP deadlines.
 pub(crate) const FLIGHT_SLACK: Duration = Duration::from_secs(1);
 
+/// An `advertise_as` identifier: an absolute http(s) URL without query or
+/// fragment, https unless loopback or insecure http is allowed, and not a
+/// `{tenantid}` template.
+fn check_advertised(url: &str, allow_insecure_http: bool) -> Result<(), String> {
+    let parsed =
+        url::Url::parse(url).map_err(|e| format!("`{url}` is not an absolute URL ({e})"))?;
+    if parsed.cannot_be_a_base() || !matches!(parsed.scheme(), "https" | "http") {
+        return Err(format!("`{url}` is not an http(s) URL"));
+    }
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        return Err(format!(
+            "`{url}` has a query or fragment (an issuer identifier has neither, RFC 8414 §2)"
+        ));
+    }
+    if url.contains(crate::verify::TENANT_PLACEHOLDER) {
+        return Err(format!(
+            "`{url}` is a multi-tenant template, which no client can discover"
+        ));
+    }
+    mcp_auth_rules::resource::secure_scheme("advertise_as", &parsed, allow_insecure_http)
+}
+
 /// After a failed discovery, requests fail fast for this long.
 const DISCOVERY_RETRY: Duration = Duration::from_secs(1);
 
 impl AuthServer {
+    /// The runtime server of `config`, whose provider shape and advertised
+    /// identifier are checked here (once per issuer, at build).
     pub(crate) fn new(
         config: &AuthServerConfig,
         key_refresh: KeyRefreshPolicy,
-    ) -> Result<Arc<Self>, FetchError> {
+    ) -> Result<Arc<Self>, ConfigError> {
+        let issuer = config.issuer();
+        let hints = match config.provider {
+            Some(provider) => {
+                provider
+                    .check(issuer)
+                    .map_err(|reason| ConfigError::Provider {
+                        provider: provider.name(),
+                        issuer: issuer.to_owned(),
+                        reason,
+                    })?;
+                provider.hints(issuer)
+            }
+            None => Vec::new(),
+        };
+        let advertised = match &config.advertise_as {
+            Some(url) => {
+                check_advertised(url, config.fetch.http.allow_insecure_http).map_err(|reason| {
+                    ConfigError::InvalidField {
+                        subject: issuer.to_owned(),
+                        field: "advertise_as",
+                        reason,
+                    }
+                })?;
+                url.clone()
+            }
+            None => {
+                if config.tenants.is_some() {
+                    tracing::warn!(
+                        issuer,
+                        "the multi-tenant issuer template is advertised as-is in \
+                         `authorization_servers`, where no client can discover it; set \
+                         `AuthServerConfig::advertise_as(..)` (e.g. \
+                         `https://login.microsoftonline.com/organizations/v2.0`)"
+                    );
+                }
+                issuer.to_owned()
+            }
+        };
         let server = Arc::new(Self {
-            issuer: config.issuer().to_owned(),
+            issuer: issuer.to_owned(),
+            advertised,
             trusted: TrustedIssuer {
-                issuer: config.issuer().to_owned(),
+                issuer: issuer.to_owned(),
                 tenants: config.tenants.clone(),
+                hints,
             },
             server_type: config.server_type(),
             fetch: config.fetch.clone(),
@@ -77,6 +144,11 @@ impl AuthServer {
 
     pub(crate) fn issuer(&self) -> &str {
         &self.issuer
+    }
+
+    /// The identifier listed in the resource metadata's `authorization_servers`.
+    pub(crate) fn advertised(&self) -> &str {
+        &self.advertised
     }
 
     /// The issuer (or multi-tenant template) tokens are checked against.

@@ -25,11 +25,11 @@ use crate::{
     resource::{
         DpopChallenge, ResourceConfig, ResourceContext, Verification,
         declarations::merge_declarations,
-        validate::{audience_policy, closure, parse_origin, validate_metadata},
+        validate::{audience_policy, claim_settings, closure, parse_origin, validate_metadata},
     },
     verify::{
-        ClaimPolicy, IntrospectionVerifier, JwtOptions, JwtVerifier, TENANT_PLACEHOLDER,
-        TokenCache, differ_by_trailing_slash,
+        ClaimPolicy, DEFAULT_SCOPE_CLAIMS, IntrospectionVerifier, JwtOptions, JwtVerifier,
+        TENANT_PLACEHOLDER, TokenCache, differ_by_trailing_slash,
         resource::{Method, ProtectedResource, ResourceDpop},
     },
     web::guard::ErrorHandler,
@@ -331,13 +331,15 @@ impl McpAuthBuilder {
             }
             trusted.push(self.server(server, &id, servers)?);
         }
-        metadata.authorization_servers = trusted.iter().map(|s| s.issuer().to_owned()).collect();
+        metadata.authorization_servers =
+            trusted.iter().map(|s| s.advertised().to_owned()).collect();
 
         let metadata_url = well_known_url(&url);
         let context = Arc::new(ResourceContext {
             resource_metadata: metadata_url,
             show_error_details: self.show_error_details,
             implied_scopes: closure(&id, config.implied_scopes)?,
+            scope_claims: config.scope_claims.clone(),
             dpop: (config.dpop != DpopMode::Off).then(|| DpopChallenge {
                 algs: self.dpop.algorithm_names().join(" "),
                 bearer: config.dpop == DpopMode::Allowed,
@@ -360,18 +362,25 @@ impl McpAuthBuilder {
             config.accepted_client_ids.as_deref(),
             &config.required_claims,
         )?;
+        claim_settings(&id, &config.scope_claims, &config.required_any_claims)?;
+        let default_scope_claims = config.scope_claims == DEFAULT_SCOPE_CLAIMS;
         if !config.extra_audiences.is_empty()
             || config.accepted_client_ids.is_some()
             || !config.required_claims.is_empty()
+            || !config.required_any_claims.is_empty()
+            || !default_scope_claims
         {
             tracing::info!(
                 resource = %id,
                 extra_audiences = ?config.extra_audiences,
                 client_ids_without_aud = ?config.accepted_client_ids.as_deref().unwrap_or_default(),
                 required_claims = ?config.required_claims,
-                "audience policy: `aud` must name the resource or an extra audience; tokens \
+                required_any_claims = ?config.required_any_claims,
+                scope_claims = ?config.scope_claims,
+                "claim policy: `aud` must name the resource or an extra audience; tokens \
                  without `aud` are accepted only from the listed client ids; every token must \
-                 carry the required claims"
+                 carry the required claims and one claim of each required-any group; scopes \
+                 are read from the scope claims"
             );
         }
         let policy = ClaimPolicy {
@@ -381,6 +390,7 @@ impl McpAuthBuilder {
                 .collect(),
             client_ids_without_aud: config.accepted_client_ids.unwrap_or_default(),
             required_claims: config.required_claims,
+            required_any_claims: config.required_any_claims,
             leeway: self.jwt.leeway.as_secs(),
             require_iss_exp: jwt,
             strict: jwt && self.jwt.strict_rfc9068,

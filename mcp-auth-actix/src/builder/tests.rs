@@ -231,7 +231,7 @@ impl std::io::Write for LogBuffer {
 }
 
 #[test]
-fn audience_relaxations_are_logged_once_at_info() {
+fn claim_policy_relaxations_are_logged_once_per_resource_at_info() {
     let logs = LogBuffer::default();
     let writer = logs.clone();
     let subscriber = tracing_subscriber::fmt()
@@ -246,15 +246,19 @@ fn audience_relaxations_are_logged_once_at_info() {
                 .require_claim("token_use", "access"),
             ResourceConfig::new("https://api.example/plain")
                 .authorization_server(server("https://as.example")),
+            ResourceConfig::new("https://api.example/entra")
+                .authorization_server(server("https://as.example"))
+                .scope_claims(["scp", "roles"])
+                .require_any_claim(["scp", "roles"]),
         ])
         .unwrap();
     });
     let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
     let lines: Vec<&str> = text
         .lines()
-        .filter(|l| l.contains("audience policy"))
+        .filter(|l| l.contains("claim policy"))
         .collect();
-    assert_eq!(lines.len(), 1, "{text}");
+    assert_eq!(lines.len(), 2, "{text}");
     for needle in [
         " INFO ",
         "https://api.example/mcp",
@@ -263,4 +267,66 @@ fn audience_relaxations_are_logged_once_at_info() {
     ] {
         assert!(lines[0].contains(needle), "{needle} in {}", lines[0]);
     }
+    for needle in [
+        "https://api.example/entra",
+        r#"required_any_claims=[["scp", "roles"]]"#,
+        r#"scope_claims=["scp", "roles"]"#,
+    ] {
+        assert!(lines[1].contains(needle), "{needle} in {}", lines[1]);
+    }
+    assert!(!text.contains("https://api.example/plain"), "{text}");
+}
+
+#[test]
+fn a_tenant_template_advertised_as_is_warns_once_and_advertise_as_replaces_it() {
+    let template = "https://login.example/{tenantid}/v2.0";
+    let logs = LogBuffer::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_max_level(tracing::Level::WARN)
+        .finish();
+    let auth = tracing::subscriber::with_default(subscriber, || {
+        let entra = server(template).allowed_tenants(["t1"]);
+        McpAuth::builder()
+            .without_declared_resources()
+            .authorization_server(entra)
+            .resource(ResourceConfig::new("https://api.example/a"))
+            .resource(ResourceConfig::new("https://api.example/b"))
+            .build()
+            .unwrap()
+    });
+    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let warnings: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("advertise_as"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{text}");
+    assert!(warnings[0].contains(" WARN "), "{}", warnings[0]);
+    let doc = auth.resource_metadata("https://api.example/a").unwrap();
+    assert_eq!(doc["authorization_servers"][0], template);
+
+    let logs = LogBuffer::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_max_level(tracing::Level::WARN)
+        .finish();
+    let auth = tracing::subscriber::with_default(subscriber, || {
+        build(vec![
+            ResourceConfig::new("https://api.example/a").authorization_server(
+                server(template)
+                    .allowed_tenants(["t1"])
+                    .advertise_as("https://login.example/organizations/v2.0"),
+            ),
+        ])
+        .unwrap()
+    });
+    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    assert!(!text.contains("advertise_as"), "{text}");
+    let doc = auth.resource_metadata("https://api.example/a").unwrap();
+    assert_eq!(
+        doc["authorization_servers"],
+        serde_json::json!(["https://login.example/organizations/v2.0"])
+    );
 }

@@ -144,4 +144,18 @@ pub enum ConfigError {
     /// Fetching metadata at build time failed.
     #[error(transparent)]
     Fetch(#[from] FetchError),
+    /// The issuer given to a [`providers`](crate::providers) profile does not
+    /// have the shape of that provider's issuers (e.g. an Auth0 issuer
+    /// without its trailing `/`, an Okta org authorization server, an Entra
+    /// ID `common` endpoint given to the single-tenant profile).
+    #[error("invalid `issuer` `{issuer}` for `providers::{provider}`: {reason}")]
+    Provider {
+        /// The profile: `entra_id`, `entra_id_multi_tenant`, `cognito`,
+        /// `keycloak`, `auth0`, `okta` or `logto`.
+        provider: &'static str,
+        /// The issuer as configured.
+        issuer: String,
+        /// Why it was rejected, and what to configure instead.
+        reason: String,
+    },
 }

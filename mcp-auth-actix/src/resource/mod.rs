@@ -12,7 +12,7 @@ use serde_json::Value;
 use crate::{
     DpopMode, ResourceServerMetadata,
     auth_server::AuthServerConfig,
-    verify::{Introspection, TokenVerifier},
+    verify::{DEFAULT_SCOPE_CLAIMS, Introspection, TokenVerifier},
 };
 
 /// How tokens for a resource are verified.
@@ -35,6 +35,10 @@ pub struct ResourceConfig {
     pub(crate) accepted_client_ids: Option<Vec<String>>,
     /// Claims every token of the resource must carry with exactly this value.
     pub(crate) required_claims: Vec<(String, Value)>,
+    /// Every token must carry a non-empty value of one claim of each group.
+    pub(crate) required_any_claims: Vec<Vec<String>>,
+    /// The claims scopes are read from.
+    pub(crate) scope_claims: Vec<String>,
     pub(crate) implied_scopes: HashMap<String, Vec<String>>,
     pub(crate) verification: Verification,
     pub(crate) dpop: DpopMode,
@@ -48,6 +52,8 @@ impl fmt::Debug for ResourceConfig {
             .field("extra_audiences", &self.extra_audiences)
             .field("accepted_client_ids", &self.accepted_client_ids)
             .field("required_claims", &self.required_claims)
+            .field("required_any_claims", &self.required_any_claims)
+            .field("scope_claims", &self.scope_claims)
             .finish_non_exhaustive()
     }
 }
@@ -68,6 +74,8 @@ impl ResourceConfig {
             extra_audiences: Vec::new(),
             accepted_client_ids: None,
             required_claims: Vec::new(),
+            required_any_claims: Vec::new(),
+            scope_claims: DEFAULT_SCOPE_CLAIMS.map(str::to_owned).to_vec(),
             implied_scopes: HashMap::new(),
             verification: Verification::Jwt,
             dpop: DpopMode::Off,
@@ -146,6 +154,35 @@ impl ResourceConfig {
         self
     }
 
+    /// Requires every token of this resource to carry a non-empty value (not
+    /// null, `""`, `[]` or `{}`) of **at least one** of `names`, e.g.
+    /// `.require_any_claim(["scp", "roles"])` for Entra ID, whose access
+    /// tokens always carry delegated scopes (`scp`) or app roles (`roles`)
+    /// while its ID tokens carry neither. Each call adds one more such
+    /// requirement. An empty list, an empty name or a name listed twice
+    /// fails `build()`. Shown in `Debug` and in the `info` line at `build()`.
+    pub fn require_any_claim(mut self, names: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.required_any_claims
+            .push(names.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// The claims a token's scopes are read from, in order (default
+    /// `["scope", "scp"]`), replacing the list: a string value is
+    /// space-delimited (RFC 9068 `scope`, Entra ID `scp`), an array holds one
+    /// scope per string (Okta `scp`, Auth0 `permissions`, Entra ID `roles`).
+    /// What they grant is what [`AuthInfo::scopes`](crate::AuthInfo::scopes)
+    /// returns and what routes' required scopes are checked against.
+    ///
+    /// An empty list, an empty or repeated name, or a registered claim that
+    /// means something else (`iss`, `sub`, `aud`, `exp`, `nbf`, `iat`,
+    /// `jti`, `cnf`, `client_id`, `azp`) fails `build()`. Shown in `Debug`
+    /// and, when not the default, in the `info` line at `build()`.
+    pub fn scope_claims(mut self, names: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.scope_claims = names.into_iter().map(Into::into).collect();
+        self
+    }
+
     /// Declares a scope hierarchy: a token granted `broad` satisfies every
     /// scope in `implied` (transitively), e.g.
     /// `.scope_implies("notes:admin", ["notes:read", "notes:write"])`.
@@ -192,7 +229,7 @@ impl ResourceConfig {
 /// What a verified token and its errors need to know about their resource:
 /// where clients find its metadata (so challenges point there) and its scope
 /// hierarchy (so a broad scope satisfies the narrower ones it implies).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct ResourceContext {
     /// Absolute URL of the resource's metadata document.
     pub(crate) resource_metadata: String,
@@ -202,6 +239,20 @@ pub(crate) struct ResourceContext {
     pub(crate) implied_scopes: std::collections::HashMap<String, Vec<String>>,
     /// The `DPoP` challenge, when the resource accepts DPoP.
     pub(crate) dpop: Option<DpopChallenge>,
+    /// The claims scopes are read from (`ResourceConfig::scope_claims`).
+    pub(crate) scope_claims: Vec<String>,
+}
+
+impl Default for ResourceContext {
+    fn default() -> Self {
+        Self {
+            resource_metadata: String::new(),
+            show_error_details: false,
+            implied_scopes: HashMap::new(),
+            dpop: None,
+            scope_claims: DEFAULT_SCOPE_CLAIMS.map(str::to_owned).to_vec(),
+        }
+    }
 }
 
 /// What a resource's challenges say about DPoP (RFC 9449 §7.1).

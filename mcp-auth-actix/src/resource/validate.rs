@@ -91,6 +91,66 @@ pub(crate) fn audience_policy(
     Ok(())
 }
 
+/// Claims that mean something else than scopes.
+const NOT_SCOPE_CLAIMS: [&str; 10] = [
+    "iss",
+    "sub",
+    "aud",
+    "exp",
+    "nbf",
+    "iat",
+    "jti",
+    "cnf",
+    "client_id",
+    "azp",
+];
+
+/// Checks where scopes are read from and the `require_any_claim` groups:
+/// both lists non-empty, names non-empty and distinct, scopes not read from
+/// a registered claim that means something else.
+pub(crate) fn claim_settings(
+    id: &str,
+    scope_claims: &[String],
+    required_any_claims: &[Vec<String>],
+) -> Result<(), ConfigError> {
+    let field_error = |field: &'static str, reason: String| ConfigError::InvalidField {
+        subject: id.to_owned(),
+        field,
+        reason,
+    };
+    let names = |field: &'static str, list: &[String]| {
+        if list.is_empty() {
+            return Err(field_error(
+                field,
+                "the list is empty: name at least one claim".into(),
+            ));
+        }
+        for (i, name) in list.iter().enumerate() {
+            if name.trim().is_empty() {
+                return Err(field_error(field, "a claim name is empty".into()));
+            }
+            if list[..i].contains(name) {
+                return Err(field_error(field, format!("`{name}` is listed twice")));
+            }
+        }
+        Ok(())
+    };
+    names("scope_claims", scope_claims)?;
+    if let Some(name) = scope_claims
+        .iter()
+        .find(|n| NOT_SCOPE_CLAIMS.contains(&n.as_str()))
+    {
+        return Err(field_error(
+            "scope_claims",
+            format!("`{name}` is a registered claim that holds no scopes"),
+        ));
+    }
+    for group in required_any_claims {
+        names("require_any_claim", group)?;
+    }
+    Ok(())
+}
+
 pub(crate) fn parse_origin(origin: &str) -> Result<Url, ConfigError> {
     let url = Url::parse(origin).map_err(|e| ConfigError::InvalidField {
         subject: "McpAuth".into(),
@@ -209,4 +269,59 @@ pub(crate) fn validate_metadata(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn claim_settings_table() {
+        let ok = names(&["scope", "scp"]);
+        assert!(claim_settings("r", &ok, &[]).is_ok());
+        assert!(claim_settings("r", &names(&["permissions"]), &[names(&["scp", "roles"])]).is_ok());
+        type Case = (Vec<String>, Vec<Vec<String>>, &'static str, &'static str);
+        let cases: [Case; 8] = [
+            (vec![], vec![], "scope_claims", "empty"),
+            (names(&[""]), vec![], "scope_claims", "empty"),
+            (names(&["scp", "scp"]), vec![], "scope_claims", "twice"),
+            (names(&["aud"]), vec![], "scope_claims", "registered"),
+            (
+                names(&["scope", "client_id"]),
+                vec![],
+                "scope_claims",
+                "registered",
+            ),
+            (ok.clone(), vec![vec![]], "require_any_claim", "empty"),
+            (
+                ok.clone(),
+                vec![names(&["scp", " "])],
+                "require_any_claim",
+                "empty",
+            ),
+            (
+                ok.clone(),
+                vec![names(&["roles", "roles"])],
+                "require_any_claim",
+                "twice",
+            ),
+        ];
+        for (scopes, any, field, word) in cases {
+            match claim_settings("r", &scopes, &any) {
+                Err(ConfigError::InvalidField {
+                    subject,
+                    field: f,
+                    reason,
+                }) => {
+                    assert_eq!((subject.as_str(), f), ("r", field), "{scopes:?} {any:?}");
+                    assert!(reason.contains(word), "{reason}");
+                }
+                other => panic!("{scopes:?} {any:?}: {other:?}"),
+            }
+        }
+    }
 }

@@ -56,11 +56,12 @@ pub(super) async fn jwks(state: web::Data<State>) -> HttpResponse {
     let mode = *state.jwks_mode.lock().unwrap_or_else(|e| e.into_inner());
     match mode {
         JwksMode::Normal => {
+            let style = *state.jwks_style.lock().unwrap_or_else(|e| e.into_inner());
             let keys: Vec<Value> = state
                 .lock_keys()
                 .iter()
                 .filter(|k| k.published.load(Ordering::Relaxed))
-                .map(|k| k.jwk.clone())
+                .map(|k| k.styled_jwk(style))
                 .collect();
             let mut res = HttpResponse::Ok();
             if let Some(age) = *state.jwks_max_age.lock().unwrap_or_else(|e| e.into_inner()) {
@@ -265,7 +266,7 @@ pub(super) async fn token_endpoint(
         );
     };
     let now = now_secs();
-    let jkt = match dpop_proof_key(&req, &state.issuer, now) {
+    let jkt = match dpop_proof_key(&req, &state.base, now) {
         Ok(jkt) => jkt,
         Err(description) => return error("invalid_dpop_proof", description),
     };

@@ -72,6 +72,30 @@ impl TestKey {
         }
     }
 
+    /// The public JWK as published in `style`.
+    pub(super) fn styled_jwk(&self, style: JwksStyle) -> Value {
+        let mut jwk = self.jwk.clone();
+        if let Some(obj) = jwk.as_object_mut() {
+            if style != JwksStyle::Standard {
+                obj.remove("alg");
+            }
+            if style == JwksStyle::WithoutAlgWithX5c {
+                // Not a certificate: a DER SEQUENCE { UTF8String kid }.
+                let kid = self.kid.as_bytes();
+                let mut der = vec![0x30, (kid.len() + 2) as u8, 0x0c, kid.len() as u8];
+                der.extend_from_slice(kid);
+                let sha1 =
+                    aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, &der);
+                obj.insert(
+                    "x5c".into(),
+                    json!([base64::engine::general_purpose::STANDARD.encode(&der)]),
+                );
+                obj.insert("x5t".into(), b64(sha1).into());
+            }
+        }
+        jwk
+    }
+
     pub(super) fn sign(&self, message: &[u8]) -> Vec<u8> {
         let rng = SystemRandom::new();
         match &self.signer {

@@ -110,6 +110,22 @@ pub enum JwksMode {
     Stall,
 }
 
+/// How the published JWKs are shaped, to test real providers' key sets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum JwksStyle {
+    /// `kty`, key material, `kid`, `use: sig` and `alg` (the default).
+    Standard,
+    /// Like Entra ID, Auth0 and Cognito: no `alg` member, so the algorithm
+    /// follows from the key type (`kty`/`crv`).
+    WithoutAlg,
+    /// Like Entra ID: no `alg`, plus `x5c` (one standard-base64 DER blob)
+    /// and `x5t` (its SHA-1 thumbprint, base64url). The blob is **not** a
+    /// real certificate chain (a DER `SEQUENCE` holding the `kid`); keys are
+    /// never taken from `x5c`, only from the JWK's own members.
+    WithoutAlgWithX5c,
+}
+
 /// What the introspection endpoint does, for fault tests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -126,6 +142,9 @@ pub enum IntrospectionMode {
 
 struct State {
     issuer: String,
+    /// The issuer without its trailing `/`: endpoint URLs are `{base}/jwks`, ….
+    base: String,
+    jwks_style: Mutex<JwksStyle>,
     keys: Mutex<Vec<Arc<TestKey>>>,
     jwks_mode: Mutex<JwksMode>,
     jwks_max_age: Mutex<Option<u64>>,
@@ -161,13 +180,39 @@ impl TestIssuer {
         Self::start_with_path("").await
     }
 
-    /// Like [`start`](Self::start) with an issuer path, e.g. `"/tenant"`.
+    /// Like [`start`](Self::start) with an issuer path, e.g. `"/tenant"`
+    /// (a trailing `/` is removed: see
+    /// [`start_with_trailing_slash`](Self::start_with_trailing_slash)).
     pub async fn start_with_path(path: &str) -> Self {
+        Self::start_at(path, false).await
+    }
+
+    /// An issuer whose identifier ends with `/`, as Auth0's
+    /// (`https://tenant.auth0.com/`) and Entra ID v1's
+    /// (`https://sts.windows.net/<tenant>/`) do: `path` `""` gives
+    /// `http://127.0.0.1:<port>/`, `"/tenant"` gives
+    /// `http://127.0.0.1:<port>/tenant/`. Its endpoints and discovery
+    /// documents are served where they would be without the slash (OIDC:
+    /// `…/tenant/.well-known/openid-configuration`, the trailing `/` removed
+    /// before appending; RFC 8414: `/.well-known/oauth-authorization-server/tenant`);
+    /// `issuer` in the metadata and `iss` in tokens keep the slash.
+    pub async fn start_with_trailing_slash(path: &str) -> Self {
+        Self::start_at(path, true).await
+    }
+
+    async fn start_at(path: &str, trailing_slash: bool) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
         let port = listener.local_addr().expect("local addr").port();
         let path = path.trim_end_matches('/');
+        let base = format!("http://127.0.0.1:{port}{path}");
         let state = Arc::new(State {
-            issuer: format!("http://127.0.0.1:{port}{path}"),
+            issuer: if trailing_slash {
+                format!("{base}/")
+            } else {
+                base.clone()
+            },
+            base,
+            jwks_style: Mutex::new(JwksStyle::Standard),
             keys: Mutex::new(Vec::new()),
             jwks_mode: Mutex::new(JwksMode::Normal),
             jwks_max_age: Mutex::new(None),
@@ -235,17 +280,17 @@ impl TestIssuer {
 
     /// The JWKS URL.
     pub fn jwks_uri(&self) -> String {
-        format!("{}/jwks", self.state.issuer)
+        format!("{}/jwks", self.state.base)
     }
 
     /// The token endpoint URL.
     pub fn token_endpoint(&self) -> String {
-        format!("{}/token", self.state.issuer)
+        format!("{}/token", self.state.base)
     }
 
     /// The introspection endpoint URL.
     pub fn introspection_endpoint(&self) -> String {
-        format!("{}/introspect", self.state.issuer)
+        format!("{}/introspect", self.state.base)
     }
 
     /// The metadata document this issuer serves.
@@ -338,6 +383,16 @@ impl TestIssuer {
             .unwrap_or_else(|e| e.into_inner()) = secs;
     }
 
+    /// Switches how the published JWKs are shaped (default
+    /// [`JwksStyle::Standard`]).
+    pub fn set_jwks_style(&self, style: JwksStyle) {
+        *self
+            .state
+            .jwks_style
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = style;
+    }
+
     /// Delays each JWKS response by `millis` (to make concurrent requests overlap).
     pub fn set_jwks_delay(&self, millis: usize) {
         self.state.jwks_delay.store(millis, Ordering::Relaxed);
@@ -405,9 +460,9 @@ impl State {
     }
 
     fn metadata(&self) -> Value {
-        let iss = &self.issuer;
+        let iss = &self.base;
         json!({
-            "issuer": iss,
+            "issuer": self.issuer,
             "authorization_endpoint": format!("{iss}/authorize"),
             "token_endpoint": format!("{iss}/token"),
             "jwks_uri": format!("{iss}/jwks"),

@@ -16,6 +16,9 @@ pub(crate) struct ClaimPolicy {
     pub(crate) client_ids_without_aud: Vec<String>,
     /// Claims every token must carry with exactly this value.
     pub(crate) required_claims: Vec<(String, Value)>,
+    /// Every token must carry a non-empty value of at least one claim of
+    /// each group.
+    pub(crate) required_any_claims: Vec<Vec<String>>,
     pub(crate) leeway: u64,
     /// JWTs must carry `iss` and `exp`; introspection/custom results may omit them.
     pub(crate) require_iss_exp: bool,
@@ -32,6 +35,7 @@ impl ClaimPolicy {
             audiences: vec!["https://api.example/mcp".into()],
             client_ids_without_aud: Vec::new(),
             required_claims: Vec::new(),
+            required_any_claims: Vec::new(),
             leeway: 30,
             require_iss_exp: true,
             strict: false,
@@ -42,10 +46,7 @@ impl ClaimPolicy {
         match claims.get("iss") {
             Some(Value::String(iss)) if self.issuers.iter().any(|t| t.accepts(iss, claims)) => {}
             Some(Value::String(iss)) => {
-                return Err(untrusted_issuer(
-                    iss,
-                    self.issuers.iter().map(|t| t.issuer.as_str()),
-                ));
+                return Err(untrusted_issuer(iss, &self.issuers));
             }
             Some(_) => {
                 return Err(AuthError::invalid_token(
@@ -98,6 +99,24 @@ impl ClaimPolicy {
                     Reason::Claims,
                     format!(
                         "The access token's `{name}` claim is missing or not the required value."
+                    ),
+                ));
+            }
+        }
+        for group in &self.required_any_claims {
+            if !group
+                .iter()
+                .any(|name| claims.get(name).is_some_and(non_empty))
+            {
+                let names = group
+                    .iter()
+                    .map(|n| format!("`{n}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                return Err(AuthError::invalid_token(
+                    Reason::Claims,
+                    format!(
+                        "The access token carries none of the claims {names} (one is required)."
                     ),
                 ));
             }
@@ -174,6 +193,20 @@ pub(crate) struct TrustedIssuer {
     /// `Some`: `issuer` is a template; a token's `iss` must be it with the
     /// token's own `tid` substituted, and `tid` must be one of these.
     pub(crate) tenants: Option<Vec<String>>,
+    /// Known mistakes: an `iss` that is one of these is refused with its
+    /// explanation (e.g. the Okta org authorization server of a custom one).
+    pub(crate) hints: Vec<IssuerHint>,
+}
+
+/// An issuer a token may carry by a known configuration mistake, and what
+/// to tell the client about it. The description names only configured
+/// values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct IssuerHint {
+    /// The mistaken `iss`, compared exactly.
+    pub(crate) iss: String,
+    /// The `error_description` of the refusal.
+    pub(crate) description: String,
 }
 
 impl TrustedIssuer {
@@ -183,6 +216,7 @@ impl TrustedIssuer {
         Self {
             issuer: issuer.to_owned(),
             tenants: None,
+            hints: Vec::new(),
         }
     }
 
@@ -205,16 +239,26 @@ pub(crate) fn differ_by_trailing_slash(a: &str, b: &str) -> bool {
 }
 
 /// The refusal of an `iss` that equals no trusted issuer. Issuers are
-/// compared exactly (RFC 9068 §4, RFC 8414 §3.3); when `iss` differs from a
-/// trusted one only by a trailing slash, the description and the cause say
-/// which one was meant. Only the configured issuer is named, never the
-/// token's own `iss`.
+/// compared exactly (RFC 9068 §4, RFC 8414 §3.3); when `iss` is a known
+/// mistake for a trusted issuer (its [`IssuerHint`]s) or differs from one
+/// only by a trailing slash, the description and the cause say which one
+/// was meant. Only configured values are named, never the token's own `iss`.
 pub(crate) fn untrusted_issuer<'a>(
     iss: &str,
-    trusted: impl IntoIterator<Item = &'a str>,
+    trusted: impl IntoIterator<Item = &'a TrustedIssuer> + Clone,
 ) -> AuthError {
+    if let Some(hint) = trusted
+        .clone()
+        .into_iter()
+        .flat_map(|t| &t.hints)
+        .find(|h| h.iss == iss)
+    {
+        return AuthError::invalid_token(Reason::Issuer, hint.description.clone())
+            .with_cause(hint.description.clone());
+    }
     match trusted
         .into_iter()
+        .map(|t| t.issuer.as_str())
         .find(|t| differ_by_trailing_slash(t, iss))
     {
         Some(meant) => AuthError::invalid_token(
@@ -267,17 +311,34 @@ fn numeric_claim(claims: &Map<String, Value>, name: &str) -> Result<Option<f64>,
     }
 }
 
-/// Scopes from `scope` (space-delimited string, RFC 9068 §2.2.3) and `scp`
-/// (array, as Entra ID and Okta send), de-duplicated in order.
-pub(crate) fn scopes_of(claims: &Map<String, Value>) -> Vec<String> {
+/// Whether a claim value counts as present for `require_any_claim`: not
+/// null, not an empty string, array or object.
+fn non_empty(value: &Value) -> bool {
+    match value {
+        Value::Null => false,
+        Value::String(s) => !s.trim().is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(o) => !o.is_empty(),
+        Value::Bool(_) | Value::Number(_) => true,
+    }
+}
+
+/// The claims scopes are read from by default.
+pub(crate) const DEFAULT_SCOPE_CLAIMS: [&str; 2] = ["scope", "scp"];
+
+/// Scopes from the claims `names`, in order (default `scope` and `scp`): a
+/// string is space-delimited (RFC 9068 §2.2.3 `scope`, Entra ID `scp`), an
+/// array holds one scope per string (Okta `scp`, Auth0 `permissions`,
+/// Entra ID `roles`); anything else is ignored. De-duplicated in order.
+pub(crate) fn scopes_of<S: AsRef<str>>(claims: &Map<String, Value>, names: &[S]) -> Vec<String> {
     let mut scopes: Vec<String> = Vec::new();
     let mut push = |s: &str| {
         if !s.is_empty() && !scopes.iter().any(|x| x == s) {
             scopes.push(s.to_owned());
         }
     };
-    for name in ["scope", "scp"] {
-        match claims.get(name) {
+    for name in names {
+        match claims.get(name.as_ref()) {
             Some(Value::String(s)) => s.split_ascii_whitespace().for_each(&mut push),
             Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).for_each(&mut push),
             _ => {}
@@ -449,6 +510,7 @@ mod tests {
         let entra = TrustedIssuer {
             issuer: "https://login.example/{tenantid}/v2.0".into(),
             tenants: Some(vec!["t1".into(), "t2".into()]),
+            hints: Vec::new(),
         };
         let with_tid = |tid: Value| claims(json!({ "tid": tid }));
         assert!(entra.accepts("https://login.example/t1/v2.0", &with_tid("t1".into())));
@@ -469,7 +531,96 @@ mod tests {
     #[test]
     fn scopes_from_scope_and_scp() {
         let c = claims(json!({"scope": " read  write read", "scp": ["admin", "write", 3]}));
-        assert_eq!(scopes_of(&c), ["read", "write", "admin"]);
-        assert!(scopes_of(&claims(json!({}))).is_empty());
+        assert_eq!(
+            scopes_of(&c, &DEFAULT_SCOPE_CLAIMS),
+            ["read", "write", "admin"]
+        );
+        assert!(scopes_of(&claims(json!({})), &DEFAULT_SCOPE_CLAIMS).is_empty());
+    }
+
+    #[test]
+    fn scopes_from_custom_claims_in_their_order() {
+        let c = claims(json!({
+            "scope": "openid",
+            "scp": "User.Read Tasks.Write",
+            "roles": ["Tasks.Read.All", "Tasks.Write"],
+            "permissions": ["read:notes", 7, null, "write:notes"],
+            "other": {"scope": "x"},
+        }));
+        assert_eq!(
+            scopes_of(&c, &["scp", "roles"]),
+            ["User.Read", "Tasks.Write", "Tasks.Read.All"]
+        );
+        assert_eq!(
+            scopes_of(&c, &["scope", "permissions"]),
+            ["openid", "read:notes", "write:notes"]
+        );
+        // Claims that are not listed are not read; non-string shapes are ignored.
+        assert!(
+            scopes_of(&c, &["permissions"])
+                .iter()
+                .all(|s| s.contains(':'))
+        );
+        assert!(scopes_of(&c, &["other", "missing"]).is_empty());
+    }
+
+    #[test]
+    fn required_any_claim_needs_one_non_empty_claim_of_each_group() {
+        let now = 1_000_000;
+        let entra = ClaimPolicy {
+            required_any_claims: vec![vec!["scp".into(), "roles".into()]],
+            ..policy()
+        };
+        let base =
+            json!({"iss": "https://as.example", "aud": "https://api.example/mcp", "exp": now + 60});
+        let with = |k: &str, v: Value| {
+            let mut c = claims(base.clone());
+            c.insert(k.into(), v);
+            c
+        };
+        assert!(entra.check(&with("scp", "read".into()), now).is_ok());
+        assert!(entra.check(&with("roles", json!(["Admin"])), now).is_ok());
+        let err = entra.check(&claims(base.clone()), now).unwrap_err();
+        assert_eq!(
+            err.description(),
+            "The access token carries none of the claims `scp`, `roles` (one is required)."
+        );
+        for empty in [json!(""), json!("  "), json!([]), json!({}), Value::Null] {
+            assert!(
+                entra.check(&with("scp", empty.clone()), now).is_err(),
+                "{empty}"
+            );
+        }
+        assert!(entra.check(&with("scope", "read".into()), now).is_err());
+    }
+
+    #[test]
+    fn issuer_hints_name_only_configured_values() {
+        let okta = TrustedIssuer {
+            hints: vec![IssuerHint {
+                iss: "https://org.example".into(),
+                description:
+                    "Use the custom authorization server `https://org.example/oauth2/default`."
+                        .into(),
+            }],
+            ..TrustedIssuer::exact("https://org.example/oauth2/default")
+        };
+        let err = untrusted_issuer("https://org.example", [&okta]);
+        assert_eq!(
+            err.description(),
+            "Use the custom authorization server `https://org.example/oauth2/default`."
+        );
+        // Anything else keeps the generic or trailing-slash descriptions.
+        let other = untrusted_issuer("https://org.example/", [&okta]);
+        assert_eq!(
+            other.description(),
+            "The token was issued by an untrusted issuer."
+        );
+        let slash = untrusted_issuer("https://org.example/oauth2/default/", [&okta]);
+        assert!(
+            slash
+                .description()
+                .ends_with("did you mean `https://org.example/oauth2/default`?")
+        );
     }
 }

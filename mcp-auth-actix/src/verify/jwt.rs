@@ -107,7 +107,7 @@ impl JwtVerifier {
             Some(Value::String(iss)) => servers
                 .iter()
                 .find(|s| s.trusted().accepts(iss, &claims))
-                .ok_or_else(|| untrusted_issuer(iss, servers.iter().map(|s| s.issuer())))?,
+                .ok_or_else(|| untrusted_issuer(iss, servers.iter().map(|s| s.trusted())))?,
             _ => {
                 return Err(AuthError::invalid_token(
                     Reason::Issuer,

@@ -21,8 +21,8 @@ use serde_json::{Map, Value};
 
 pub(crate) use cache::TokenCache;
 pub(crate) use claims::{
-    ClaimPolicy, MAX_NUMERIC_DATE, TENANT_PLACEHOLDER, TrustedIssuer, differ_by_trailing_slash,
-    scopes_of,
+    ClaimPolicy, DEFAULT_SCOPE_CLAIMS, IssuerHint, MAX_NUMERIC_DATE, TENANT_PLACEHOLDER,
+    TrustedIssuer, differ_by_trailing_slash, scopes_of,
 };
 pub(crate) use introspection::IntrospectionVerifier;
 pub use introspection::{ClientAuth, Introspection};

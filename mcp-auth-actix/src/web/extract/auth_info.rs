@@ -72,9 +72,11 @@ impl AuthInfo {
             dpop_jkt,
             token,
             issuer: string_claim(&claims, "iss").unwrap_or_default(),
-            client_id: string_claim(&claims, "client_id").or_else(|| string_claim(&claims, "azp")),
+            client_id: ["client_id", "azp", "cid"]
+                .into_iter()
+                .find_map(|name| string_claim(&claims, name)),
             subject: string_claim(&claims, "sub"),
-            scopes: scopes_of(&claims),
+            scopes: scopes_of(&claims, &context.scope_claims),
             audience,
             expires_at: claims
                 .get("exp")
@@ -92,7 +94,8 @@ impl AuthInfo {
         &self.0.issuer
     }
 
-    /// The client: `client_id`, falling back to `azp` (Auth0, Entra ID).
+    /// The client: `client_id`, falling back to `azp` (Auth0, Entra ID,
+    /// Keycloak), then `cid` (Okta).
     pub fn client_id(&self) -> Option<&str> {
         self.0.client_id.as_deref()
     }
@@ -102,7 +105,9 @@ impl AuthInfo {
         self.0.subject.as_deref()
     }
 
-    /// Granted scopes, from `scope` and `scp`.
+    /// Granted scopes, from the resource's
+    /// [`scope_claims`](crate::ResourceConfig::scope_claims) (default `scope`
+    /// and `scp`).
     pub fn scopes(&self) -> &[String] {
         &self.0.scopes
     }
@@ -269,6 +274,31 @@ mod tests {
             tenant: String,
         }
         assert_eq!(a.claims_as::<Custom>().unwrap().tenant, "t");
+    }
+
+    #[test]
+    fn client_id_falls_back_to_azp_then_cid_and_scopes_follow_the_context() {
+        let ctx = Arc::new(ResourceContext {
+            scope_claims: vec!["scp".into(), "roles".into()],
+            ..Default::default()
+        });
+        let of = |claims: Value| {
+            AuthInfo::from_claims(
+                "t".into(),
+                claims.as_object().unwrap().clone(),
+                "https://api/mcp",
+                &ctx,
+            )
+        };
+        let okta = of(json!({"cid": "okta-app", "scp": ["a", "b"], "scope": "ignored"}));
+        assert_eq!(okta.client_id(), Some("okta-app"));
+        assert_eq!(okta.scopes(), ["a", "b"]);
+        let both = of(json!({"azp": "azp-app", "cid": "okta-app", "roles": ["r"]}));
+        assert_eq!(both.client_id(), Some("azp-app"));
+        assert_eq!(both.scopes(), ["r"]);
+        let first = of(json!({"client_id": "c", "azp": "a", "cid": ""}));
+        assert_eq!(first.client_id(), Some("c"));
+        assert_eq!(of(json!({"cid": ""})).client_id(), None);
     }
 
     #[test]
