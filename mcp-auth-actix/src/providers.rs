@@ -23,7 +23,7 @@
 //!
 //! ```
 //! use mcp_auth::{McpAuth, providers};
-//! let resource = providers::auth0("https://api.example.com/mcp", "https://my-tenant.us.auth0.com/")
+//! let resource = providers::auth0("https://notes.example.com/mcp", "https://my-tenant.us.auth0.com/")
 //!     .scopes_supported(["read:notes", "write:notes"]);
 //! let auth = McpAuth::builder()
 //!     .without_declared_resources()
