@@ -7,7 +7,12 @@
 //! Environment (all optional):
 //! - `BIND`: listen address (default `127.0.0.1:8080`).
 //! - `MCP_RESOURCE`: public URL of the MCP endpoint (default `http://<BIND>/mcp`);
-//!   its origin replaces the declared one at run time.
+//!   its origin replaces the declared one at run time, and a path before
+//!   `/mcp` is the prefix a reverse proxy publishes it under
+//!   (`https://example.com/api/mcp`).
+//! - `MCP_AUTH_TRUSTED_PROXIES`: comma-separated addresses or CIDR networks
+//!   of reverse proxies whose `Forwarded`/`X-Forwarded-*` headers are read
+//!   (e.g. `127.0.0.1`); default: none, the headers are ignored.
 //! - `MCP_AUTH_ISSUER`: use this external authorization server (discovered)
 //!   instead of the embedded test issuer.
 //! - `MCP_AUTH_ISSUER_TYPE`: `oauth` or `oidc` (default: probe both, MCP order).
@@ -22,7 +27,9 @@
 //! `redis` (`MCP_AUTH_REDIS`).
 
 use actix_web::{App, HttpResponse, HttpServer, post, route, web};
-use mcp_auth::{AuthInfo, DpopMode, DpopOptions, McpAuth, ResourceConfig, protected_resource};
+use mcp_auth::{
+    AuthInfo, DpopMode, DpopOptions, McpAuth, ResourceConfig, TrustedProxies, protected_resource,
+};
 use serde_json::{Value, json};
 
 mod common;
@@ -167,6 +174,8 @@ async fn main() -> std::io::Result<()> {
     let dpop = dpop_mode()?;
     let dpop_options = dpop_options().await?;
     let origin = url_origin(&resource);
+    // The declared path is `/mcp`: whatever precedes it is a proxy's prefix.
+    let public_base = resource.strip_suffix("/mcp").unwrap_or(&origin).to_owned();
     let metrics = metrics_route()?;
     // The embedded issuer lives as long as `main`.
     let (server, embedded) = common::authorization_server().await?;
@@ -175,14 +184,16 @@ async fn main() -> std::io::Result<()> {
             "an https issuer needs TLS: cargo run --example quickstart --features tls",
         ));
     }
-    let auth = McpAuth::builder()
+    let mut builder = McpAuth::builder()
         .authorization_server(server)
         // The declared resource (the macros above), with its DPoP mode.
         .resource(ResourceConfig::new("http://127.0.0.1:8080/mcp").dpop(dpop))
         .dpop(dpop_options)
-        .public_origin(origin.clone())
-        .build()
-        .map_err(std::io::Error::other)?;
+        .public_origin(public_base);
+    if let Ok(proxies) = std::env::var("MCP_AUTH_TRUSTED_PROXIES") {
+        builder = builder.trusted_proxies(TrustedProxies::new(proxies.split(',').map(str::trim)));
+    }
+    let auth = builder.build().map_err(std::io::Error::other)?;
     let metadata_url = auth
         .resource_metadata_url(&resource)
         .unwrap_or_default()

@@ -52,6 +52,7 @@ pub use verify::{JwtOptions, VerifiedClaims};
 pub use web::extract::{AuthInfo, MaybeAuthInfo};
 pub use web::middleware::{BearerAuth, BearerAuthMiddleware};
 pub use web::operations::{Operation, OperationScopes};
+pub use web::proxy::TrustedProxies;
 pub use web::well_known::{routes, well_known_scope};
 
 #[cfg(feature = "macros")]

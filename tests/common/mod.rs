@@ -9,6 +9,7 @@
 
 pub mod app;
 pub mod introspection;
+pub mod logs;
 pub mod token_table;
 pub mod two_resources;
 

@@ -6,13 +6,16 @@
 # test issuer), a real browser (headless Chromium driving a page from another
 # origin: CORS), DPoP (RFC 9449: oidc-provider issuing DPoP-bound tokens to
 # oauth4webapi; two quickstart replicas sharing a real redis-server as the replay
-# store), and the MCP conformance suite (informational).
+# store), a real nginx in front of the quickstart at a path prefix (TS SDK,
+# DPoP and forged Host / X-Forwarded-* headers through it), and the MCP
+# conformance suite (informational).
 #
 #   tests/interop/run.sh
 #
 # Needs Chromium for the browser step (Debian: apt-get install chromium; .ci/run
 # installs it): without it that step is a FAIL, never a skip. Likewise
-# redis-server for the DPoP replicas step (Debian: apt-get install redis-server).
+# redis-server for the DPoP replicas step (Debian: apt-get install redis-server)
+# and nginx for the reverse-proxy step (Debian: apt-get install nginx).
 #
 # Environment (all optional):
 #   INTEROP_SKIP_INSTALL=1  reuse node_modules/ and .venv/ as they are
@@ -265,6 +268,62 @@ else
   line "FAIL  DPoP: the quickstart with MCP_AUTH_DPOP=required did not start"
 fi
 stop quickstart-dpop
+
+echo "== 1e. behind a real nginx at /api/mcp (prefix stripped, X-Forwarded-*): TS SDK, DPoP, forged Host"
+# nginx publishes quickstart A (bearer tokens) at /api/ and quickstart B
+# (MCP_AUTH_DPOP=required) at /dpop/, stripping the prefix and sending
+# X-Forwarded-Proto/-Host/-Prefix; the metadata documents are proxied as they
+# are. Both quickstarts trust 127.0.0.1 (nginx binds there) and nothing else.
+NGINX_BIN=$(command -v nginx || echo /usr/sbin/nginx)
+if [[ ! -x $NGINX_BIN ]]; then
+  line "FAIL  nginx: not found (Debian: apt-get install nginx; .ci/run installs it)"
+else
+  P_NGINX=$(free_port) P_API=$(free_port) P_DPOP=$(free_port)
+  PUBLIC_API="http://127.0.0.1:$P_NGINX/api/mcp"
+  PUBLIC_DPOP="http://127.0.0.1:$P_NGINX/dpop/mcp"
+  mkdir -p "$OUT/nginx/tmp"
+  forward='proxy_http_version 1.1; proxy_bind 127.0.0.1;
+      proxy_set_header Host $http_host;
+      proxy_set_header X-Forwarded-Proto $scheme;
+      proxy_set_header X-Forwarded-Host $http_host;'
+  cat >"$OUT/nginx/nginx.conf" <<NGINX
+worker_processes 1;
+pid $OUT/nginx/nginx.pid;
+error_log $OUT/nginx/error.log;
+events { worker_connections 256; }
+http {
+  access_log $OUT/nginx/access.log;
+  client_body_temp_path $OUT/nginx/tmp/body;
+  proxy_temp_path $OUT/nginx/tmp/proxy;
+  fastcgi_temp_path $OUT/nginx/tmp/fastcgi;
+  uwsgi_temp_path $OUT/nginx/tmp/uwsgi;
+  scgi_temp_path $OUT/nginx/tmp/scgi;
+  server {
+    listen 127.0.0.1:$P_NGINX;
+    location /api/ { $forward proxy_set_header X-Forwarded-Prefix /api; proxy_pass http://127.0.0.1:$P_API/; }
+    location /dpop/ { $forward proxy_set_header X-Forwarded-Prefix /dpop; proxy_pass http://127.0.0.1:$P_DPOP/; }
+    location /.well-known/oauth-protected-resource/api/ { $forward proxy_pass http://127.0.0.1:$P_API; }
+    location /.well-known/oauth-protected-resource/dpop/ { $forward proxy_pass http://127.0.0.1:$P_DPOP; }
+  }
+}
+NGINX
+  start nginx "$NGINX_BIN" -p "$OUT/nginx" -e "$OUT/nginx/error.log" -c "$OUT/nginx/nginx.conf" -g 'daemon off;'
+  start quickstart-api env BIND="127.0.0.1:$P_API" MCP_RESOURCE="$PUBLIC_API" MCP_AUTH_ISSUER="$ISSUER" \
+    MCP_AUTH_TRUSTED_PROXIES=127.0.0.1 "$EXAMPLES/quickstart"
+  start quickstart-dpop-proxied env BIND="127.0.0.1:$P_DPOP" MCP_RESOURCE="$PUBLIC_DPOP" MCP_AUTH_ISSUER="$ISSUER" \
+    MCP_AUTH_TRUSTED_PROXIES=127.0.0.1 MCP_AUTH_DPOP=required "$EXAMPLES/quickstart"
+  if wait_http quickstart-api "http://127.0.0.1:$P_NGINX/.well-known/oauth-protected-resource/api/mcp" &&
+    wait_http quickstart-dpop-proxied "http://127.0.0.1:$P_NGINX/.well-known/oauth-protected-resource/dpop/mcp"; then
+    step ts-client-nginx 120 env LABEL=nginx MCP_URL="$PUBLIC_API" "$NODE" "$HERE/ts_client.mjs"
+    step proxy-forged 120 env PUBLIC_URL="$PUBLIC_API" UPSTREAM="http://127.0.0.1:$P_API" "$NODE" "$HERE/proxy_checks.mjs"
+    step dpop-nginx 120 env MCP_URL="$PUBLIC_DPOP" "$NODE" "$HERE/dpop_checks.mjs" provider
+  else
+    line "FAIL  nginx or the quickstarts behind it did not start: $(tail -n 3 "$OUT/nginx/error.log" 2>/dev/null | tr '\n' ' ')"
+  fi
+  stop quickstart-api
+  stop quickstart-dpop-proxied
+  stop nginx
+fi
 
 echo "== 1d. DPoP replicas: two quickstarts sharing a redis-server refuse a proof replayed from one to the other"
 # Both replicas of a pair serve one public URL (MCP_RESOURCE, the htu of every

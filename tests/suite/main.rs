@@ -21,6 +21,7 @@ mod jwt_signatures;
 mod metadata;
 mod operation_scopes;
 mod providers;
+mod proxy;
 mod resilience;
 mod test_issuer;
 mod verification;

@@ -34,6 +34,7 @@ use crate::{
     },
     web::guard::ErrorHandler,
     web::operations::OperationScopes,
+    web::proxy::{ProxyPolicy, TrustedProxies},
 };
 
 /// Builds an [`McpAuth`]; see [`McpAuth::builder`].
@@ -43,6 +44,7 @@ pub struct McpAuthBuilder {
     jwt: JwtOptions,
     dpop: DpopOptions,
     public_origin: Option<String>,
+    trusted_proxies: Option<TrustedProxies>,
     allow_insecure_http: bool,
     show_error_details: bool,
     legacy_server_metadata: bool,
@@ -61,6 +63,7 @@ impl McpAuth {
             jwt: JwtOptions::default(),
             dpop: DpopOptions::default(),
             public_origin: None,
+            trusted_proxies: None,
             allow_insecure_http: false,
             show_error_details: false,
             legacy_server_metadata: false,
@@ -105,8 +108,28 @@ impl McpAuthBuilder {
     /// keeping its path: `#[protected_resource(resource = "https://api.example.com/mcp")]`
     /// with `public_origin("http://127.0.0.1:8080")` serves and expects
     /// `http://127.0.0.1:8080/mcp`. For staging and tests, without recompiling.
+    ///
+    /// The origin may end with a path prefix, for an app behind a reverse
+    /// proxy that publishes it below a path: `public_origin("https://example.com/api")`
+    /// makes that resource `https://example.com/api/mcp` (the audience, the
+    /// metadata's `resource`, and its document at
+    /// `/.well-known/oauth-protected-resource/api/mcp`), while the app keeps
+    /// its route at `/mcp` if the proxy strips `/api`; see
+    /// [`trusted_proxies`](Self::trusted_proxies).
     pub fn public_origin(mut self, origin: impl Into<String>) -> Self {
         self.public_origin = Some(origin.into());
+        self
+    }
+
+    /// Reads the public URL of a request (`Forwarded`, `X-Forwarded-Proto`,
+    /// `-Host`, `-Prefix`) from these reverse proxies only, for allow-listed
+    /// origins only (see [`TrustedProxies`]). It is used where the URL the
+    /// client called matters: DPoP proofs (`htu`) behind a proxy that
+    /// strips a path prefix or terminates TLS, and the self-check of the
+    /// first request. Tokens' audience, the metadata and the challenges
+    /// keep the configured identifiers whatever a request says.
+    pub fn trusted_proxies(mut self, proxies: TrustedProxies) -> Self {
+        self.trusted_proxies = Some(proxies);
         self
     }
 
@@ -207,7 +230,25 @@ impl McpAuthBuilder {
         let resources =
             merge_declarations(std::mem::take(&mut self.resources), &self.declarations)?;
         let origin = match &self.public_origin {
-            Some(origin) => Some(parse_origin(origin)?),
+            Some(origin) => Some(parse_public_origin(origin)?),
+            None => None,
+        };
+        let proxies = match &self.trusted_proxies {
+            Some(proxies) => {
+                let origins = resources
+                    .iter()
+                    .filter_map(|r| {
+                        self.resource_url(&r.metadata.resource, origin.as_ref())
+                            .ok()
+                    })
+                    .map(|mut url| {
+                        url.set_path("");
+                        url
+                    });
+                let policy = proxies.build(origins, self.allow_insecure_http)?;
+                tracing::info!(proxies = ?proxies, "forwarding headers are read from trusted proxies only");
+                Some(Arc::new(policy))
+            }
             None => None,
         };
         let mut servers: HashMap<String, SharedServer> = HashMap::new();
@@ -215,7 +256,8 @@ impl McpAuthBuilder {
         let mut by_id = HashMap::new();
         for config in resources {
             let declared_id = config.metadata.resource.clone();
-            let resource = self.build_resource(config, origin.as_ref(), &mut servers)?;
+            let resource =
+                self.build_resource(config, origin.as_ref(), proxies.clone(), &mut servers)?;
             let resource = Arc::new(resource);
             if by_id
                 .insert(resource.id.clone(), resource.clone())
@@ -289,6 +331,7 @@ impl McpAuthBuilder {
         &self,
         config: ResourceConfig,
         origin: Option<&Url>,
+        proxies: Option<Arc<ProxyPolicy>>,
         servers: &mut HashMap<String, SharedServer>,
     ) -> Result<ProtectedResource, ConfigError> {
         let mut metadata = config.metadata;
@@ -427,6 +470,8 @@ impl McpAuthBuilder {
             metrics: ResourceMetrics::new(&id, method.cache_kind()),
             method,
             dpop,
+            proxies,
+            self_check: std::sync::Once::new(),
             id,
         })
     }
@@ -439,7 +484,8 @@ impl McpAuthBuilder {
         };
         let mut url = rules::resource::identifier(resource).map_err(invalid)?;
         if let Some(origin) = origin {
-            let path = url.path().to_owned();
+            // `origin` may carry a proxy's path prefix (no trailing slash).
+            let path = format!("{}{}", origin.path().trim_end_matches('/'), url.path());
             url = origin.clone();
             url.set_path(&path);
         }
@@ -576,3 +622,32 @@ struct SharedServer {
 
 #[cfg(test)]
 mod tests;
+
+/// `public_origin`: `scheme://host[:port]`, optionally followed by the path
+/// prefix a reverse proxy publishes the app under (kept without a trailing
+/// slash).
+fn parse_public_origin(value: &str) -> Result<Url, ConfigError> {
+    let invalid = |reason: &str| ConfigError::InvalidField {
+        subject: "McpAuth".into(),
+        field: "public_origin",
+        reason: reason.into(),
+    };
+    let url = Url::parse(value).map_err(|e| invalid(&e.to_string()))?;
+    if url.cannot_be_a_base() || !url.username().is_empty() || url.password().is_some() {
+        return Err(invalid("must be scheme://host[:port][/prefix]"));
+    }
+    let prefix = url.path().trim_end_matches('/');
+    if prefix.split('/').skip(1).any(str::is_empty) {
+        return Err(invalid("the path prefix has an empty segment"));
+    }
+    let mut origin = url.clone();
+    origin.set_path("");
+    let mut origin = parse_origin(origin.as_str())?;
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(invalid(
+            "must be scheme://host[:port][/prefix] without query or fragment",
+        ));
+    }
+    origin.set_path(prefix);
+    Ok(origin)
+}

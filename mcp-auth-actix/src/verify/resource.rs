@@ -16,6 +16,7 @@ use crate::{
     metrics::{Cache, CacheKind, ResourceMetrics, Stopwatch},
     resource::ResourceContext,
     web::extract::{check_token68, malformed},
+    web::proxy::{ProxyPolicy, PublicRequest, is_within},
 };
 
 pub(crate) enum Method {
@@ -56,10 +57,12 @@ pub(crate) struct ResourceDpop {
 }
 
 impl ResourceDpop {
-    /// The URL a proof must name for a request to `path`.
-    pub(crate) fn request_url(&self, path: &str) -> url::Url {
-        let mut url = self.origin.clone();
-        url.set_path(path);
+    /// The URL a proof must name for a request to `path`: the configured
+    /// origin, or the allow-listed one a trusted proxy named, with the
+    /// prefix that proxy stripped.
+    pub(crate) fn request_url(&self, public: &PublicRequest, path: &str) -> url::Url {
+        let mut url = public.origin.as_ref().unwrap_or(&self.origin).clone();
+        url.set_path(&format!("{}{path}", public.prefix));
         url
     }
 }
@@ -78,9 +81,34 @@ pub(crate) struct ProtectedResource {
     pub(crate) metrics: ResourceMetrics,
     /// DPoP, when the resource accepts it.
     pub(crate) dpop: Option<ResourceDpop>,
+    /// The reverse proxies whose forwarding headers are read.
+    pub(crate) proxies: Option<Arc<ProxyPolicy>>,
+    /// The self-check of the first request (`web/self_check.rs`).
+    pub(crate) self_check: std::sync::Once,
 }
 
 impl ProtectedResource {
+    /// Where the client sent `req`, as far as a trusted proxy says. A
+    /// forwarded prefix counts only when it puts the request within this
+    /// resource's path: a proxy cannot make a request to this resource
+    /// pass for one to another path (whose DPoP proofs would then be
+    /// accepted here).
+    pub(crate) fn public_request(&self, req: &actix_web::HttpRequest) -> PublicRequest {
+        let Some(proxies) = &self.proxies else {
+            return PublicRequest::default();
+        };
+        let mut public = proxies.public_request(req);
+        if !public.prefix.is_empty() {
+            let path = url::Url::parse(&self.id).map(|u| u.path().to_owned());
+            let public_path = format!("{}{}", public.prefix, req.path());
+            if !path.is_ok_and(|p| is_within(&p, &public_path)) {
+                tracing::debug!("a forwarded path prefix does not lead to the resource; ignored");
+                public.prefix.clear();
+            }
+        }
+        public
+    }
+
     /// Verifies the raw credentials for this resource (scopes are the
     /// caller's business). A cache hit compares bytes only; the UTF-8 and
     /// token68 syntax checks run on a miss.

@@ -28,11 +28,11 @@ use crate::{
     error::{AuthError, AuthErrorKind, Misconfiguration, RequestError, join_scopes},
     metrics::{Cache, Decision, Stopwatch},
     verify::{now_secs, resource::ProtectedResource},
-    web::cors,
     web::extract::{Scheme, credentials},
     web::operations::{
         HeaderOperation, OperationScopes, check_content_encoding, drain, inspect, read_body,
     },
+    web::{cors, self_check},
 };
 
 /// Turns an [`AuthError`] into the response you want (e.g. a JSON-RPC error
@@ -264,7 +264,7 @@ impl Guard {
         let proof = proof
             .to_str()
             .map_err(|_| AuthError::dpop(DpopError::Invalid(Check::Malformed)))?;
-        let url = dpop.request_url(req.path());
+        let url = dpop.request_url(&self.resource.public_request(req), req.path());
         dpop::verify_proof(
             proof,
             req.method().as_str(),
@@ -371,6 +371,7 @@ impl Guard {
         mut body: Option<Payload>,
         mode: Mode,
     ) -> Result<Authorized, actix_web::Error> {
+        self_check::first_request(&self.resource, &req);
         let span = tracing::debug_span!(
             "mcp_auth.verify",
             resource = %self.resource.id,

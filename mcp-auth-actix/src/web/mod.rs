@@ -9,6 +9,9 @@
 //!   extractor configuration;
 //! - `operations.rs`: per-operation scopes read from the JSON-RPC body;
 //! - `cors.rs`: preflights and the headers browser clients need;
+//! - `proxy.rs`: [`TrustedProxies`](crate::TrustedProxies), the public URL
+//!   of a request that came through a reverse proxy;
+//! - `self_check.rs`: the warnings of a resource's first request;
 //! - `well_known.rs`: the RFC 9728 metadata endpoints ([`routes`](crate::routes)).
 
 pub(crate) mod cors;
@@ -16,4 +19,6 @@ pub(crate) mod extract;
 pub(crate) mod guard;
 pub(crate) mod middleware;
 pub(crate) mod operations;
+pub(crate) mod proxy;
+pub(crate) mod self_check;
 pub(crate) mod well_known;
