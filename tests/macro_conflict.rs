@@ -2,7 +2,7 @@
 //! a start-up error naming both places (separate binary: declarations are
 //! collected per binary).
 
-use actix_web::{HttpResponse, Responder};
+use actix_web::{App, HttpResponse, Responder, test, web};
 use mcp_auth::{ConfigError, McpAuth, protected_resource, testing::TestIssuer};
 
 #[protected_resource(resource = "https://api.example.com/mcp", scopes = ["a"])]
@@ -45,12 +45,33 @@ async fn conflicting_declarations_fail_build() {
         other => panic!("unexpected: {other}"),
     }
     assert!(err.to_string().contains("conflicting declarations"));
-    // Opting out of declarations builds fine.
-    let _ = McpAuth::builder()
+    // Opting out of declarations builds fine, even when the configured
+    // resource of the same identifier advertises none of their scopes: the
+    // declarations are ignored, guards included.
+    let auth = McpAuth::builder()
         .without_declared_resources()
         .authorization_server(issuer.resolved_config())
-        .resource(mcp_auth::ResourceConfig::new("https://api.example.com/mcp"))
+        .resource(
+            mcp_auth::ResourceConfig::new("https://api.example.com/mcp").scopes_supported(["x"]),
+        )
         .build()
         .unwrap();
-    let _ = (first, second);
+    // A declared handler mounted anyway never runs: 500, not a pass.
+    let app = test::init_service(
+        App::new()
+            .app_data(auth)
+            .route("/first", web::post().to(first)),
+    )
+    .await;
+    let token = issuer.token("https://api.example.com/mcp", &["a", "b", "x"]);
+    let resp = test::call_service(
+        &app,
+        test::TestRequest::post()
+            .uri("/first")
+            .insert_header(("Authorization", format!("Bearer {token}")))
+            .to_request(),
+    )
+    .await;
+    assert_eq!(resp.status(), 500);
+    let _ = second;
 }

@@ -101,8 +101,17 @@ const ENTRA_MULTI_TENANT: [&str; 3] = ["common", "organizations", "consumers"];
 /// .scopes_supported(["Tasks.Read", "Tasks.Write"]);
 /// ```
 pub fn entra_id(resource: impl Into<String>, issuer: impl Into<String>) -> ResourceConfig {
+    let issuer = issuer.into();
+    let server = match entra_v1_authority(&issuer) {
+        Some((metadata_url, advertised)) => tagged(
+            AuthServerConfig::discover_at(issuer, metadata_url, AuthServerType::Oidc),
+            Provider::EntraId,
+        )
+        .advertise_as(advertised),
+        None => discovered(issuer, Provider::EntraId),
+    };
     ResourceConfig::new(resource)
-        .authorization_server(discovered(issuer, Provider::EntraId).fetch_options(fill_s256()))
+        .authorization_server(server.fetch_options(fill_s256()))
         .scope_claims(ENTRA_CLAIMS)
         .require_any_claim(ENTRA_CLAIMS)
 }
@@ -416,6 +425,27 @@ impl Provider {
     }
 }
 
+/// For a v1 issuer (`https://sts.windows.net/<tenant>/`, or the China
+/// cloud's `sts.chinacloudapi.cn`): where its metadata is published
+/// (`https://login.microsoftonline.com/<tenant>/.well-known/openid-configuration`,
+/// whose `issuer` is the v1 issuer) and the v2 authority clients get tokens
+/// from (the app's manifest decides which version those tokens are).
+fn entra_v1_authority(issuer: &str) -> Option<(String, String)> {
+    let url = Url::parse(issuer).ok()?;
+    let login = match url.host_str()? {
+        "sts.windows.net" => "login.microsoftonline.com",
+        "sts.chinacloudapi.cn" => "login.chinacloudapi.cn",
+        _ => return None,
+    };
+    let tenant = url.path().strip_prefix('/')?.strip_suffix('/')?;
+    (!tenant.is_empty() && !tenant.contains('/')).then(|| {
+        (
+            format!("https://{login}/{tenant}/.well-known/openid-configuration"),
+            format!("https://{login}/{tenant}/v2.0"),
+        )
+    })
+}
+
 fn check_entra(path: &str) -> Result<(), String> {
     let tenant = path
         .strip_prefix('/')
@@ -504,6 +534,41 @@ mod tests {
     use super::*;
 
     const TID: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+
+    #[test]
+    fn entra_v1_issuers_are_discovered_at_their_login_authority() {
+        assert_eq!(
+            entra_v1_authority(&format!("https://sts.windows.net/{TID}/")),
+            Some((
+                format!("https://login.microsoftonline.com/{TID}/.well-known/openid-configuration"),
+                format!("https://login.microsoftonline.com/{TID}/v2.0"),
+            ))
+        );
+        assert_eq!(
+            entra_v1_authority(&format!("https://sts.chinacloudapi.cn/{TID}/")).map(|(u, _)| u),
+            Some(format!(
+                "https://login.chinacloudapi.cn/{TID}/.well-known/openid-configuration"
+            ))
+        );
+        for other in [
+            format!("https://login.microsoftonline.com/{TID}/v2.0"),
+            format!("https://sts.windows.net/{TID}"),
+            format!("https://sts.windows.net/{TID}/x/"),
+            "https://sts.windows.net//".to_owned(),
+            format!("http://127.0.0.1:8080/{TID}/"),
+        ] {
+            assert_eq!(entra_v1_authority(&other), None, "{other}");
+        }
+        let resource = entra_id(
+            "https://api.example.com/mcp",
+            format!("https://sts.windows.net/{TID}/"),
+        );
+        let debug = format!("{resource:?}");
+        assert!(
+            debug.contains(&format!("https://login.microsoftonline.com/{TID}/v2.0")),
+            "{debug}"
+        );
+    }
 
     #[test]
     fn shape_rules() {

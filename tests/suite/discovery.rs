@@ -229,3 +229,66 @@ async fn lazy_discovery_single_flight_and_retry() {
     );
     assert_eq!(issuer.requests(Endpoint::Jwks), 1, "one shared JWKS fetch");
 }
+
+#[actix_web::test]
+async fn discover_at_fetches_an_explicit_url_and_still_checks_the_issuer() {
+    // Entra ID v1's shape: the issuer's own well-known URLs are not where the
+    // document is; `discover_at` names the URL, and the document's `issuer`
+    // must still be the configured one.
+    let issuer = TestIssuer::start_with_path("/tenant").await;
+    let other = TestIssuer::start_with_path("/other").await;
+    let port = issuer
+        .issuer()
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .trim_end_matches("/tenant");
+    let inserted = format!("http://127.0.0.1:{port}/.well-known/openid-configuration/tenant");
+    let build = |metadata_url: &str| {
+        McpAuth::builder()
+            .without_declared_resources()
+            .authorization_server(AuthServerConfig::discover_at(
+                issuer.issuer(),
+                metadata_url,
+                AuthServerType::Oidc,
+            ))
+            .resource(ResourceConfig::new(RESOURCE))
+            .build()
+    };
+    let app = |auth: McpAuth| async move {
+        test::init_service(
+            App::new().app_data(auth.clone()).service(
+                web::resource("/mcp")
+                    .wrap(auth.bearer_auth(RESOURCE).unwrap())
+                    .to(HttpResponse::Ok),
+            ),
+        )
+        .await
+    };
+    let token = issuer.token(RESOURCE, &[]);
+
+    let accepted = app(build(&inserted).unwrap()).await;
+    assert_eq!(send(&accepted, bearer(&token)).await.status, 200);
+    assert_eq!(issuer.requests(Endpoint::OidcMetadata), 1);
+
+    // Another issuer's document at the URL: refused as a mismatch (503,
+    // never a pass), without touching that issuer's keys.
+    let mismatched = format!("{}/.well-known/openid-configuration", other.issuer());
+    let refused = app(build(&mismatched).unwrap()).await;
+    let resp = send(&refused, bearer(&token)).await;
+    assert_eq!(resp.status, 503, "{}", resp.text());
+    assert_eq!(other.requests(Endpoint::Jwks), 0);
+
+    // The URL is checked at build like an issuer.
+    for bad in [
+        "not a url",
+        "ftp://127.0.0.1/x",
+        "http://auth.example.com/.well-known/openid-configuration",
+    ] {
+        let err = build(bad).unwrap_err();
+        assert!(
+            matches!(err, mcp_auth::ConfigError::InvalidIssuer { .. }),
+            "{bad}: {err}"
+        );
+    }
+}

@@ -93,6 +93,15 @@ fn dpop(req: test::TestRequest, key: &DpopKey, token: &str, htu: &str) -> test::
         .insert_header(("DPoP", key.proof("POST", htu, Some(token))))
 }
 
+/// A token for the public URL, bound to `key`.
+fn bound_token(issuer: &TestIssuer, key: &DpopKey) -> String {
+    issuer
+        .token_builder(PUBLIC)
+        .scopes(&["mcp:read"])
+        .dpop_bound(key)
+        .sign()
+}
+
 fn assert_refused_proof(resp: &Resp, hits: &Hits, before: usize, ctx: &str) {
     assert_eq!(resp.status, 401, "{ctx}: {}", resp.text());
     let challenges: Vec<&str> = resp
@@ -116,11 +125,7 @@ fn assert_refused_proof(resp: &Resp, hits: &Hits, before: usize, ctx: &str) {
 async fn a_dpop_proof_names_the_public_url_only_through_a_trusted_proxy() {
     let issuer = TestIssuer::start().await;
     let key = DpopKey::generate(Algorithm::ES256);
-    let token = issuer
-        .token_builder(PUBLIC)
-        .scopes(&["mcp:read"])
-        .dpop_bound(&key)
-        .sign();
+    let token = bound_token(&issuer, &key);
     let hits = Hits::default();
     let auth = auth(&issuer, Some(proxies()));
     let app = app(&hits, &auth).await;
@@ -217,11 +222,7 @@ async fn a_dpop_proof_names_the_public_url_only_through_a_trusted_proxy() {
 async fn without_trusted_proxies_forwarding_headers_are_ignored() {
     let issuer = TestIssuer::start().await;
     let key = DpopKey::generate(Algorithm::ES256);
-    let token = issuer
-        .token_builder(PUBLIC)
-        .scopes(&["mcp:read"])
-        .dpop_bound(&key)
-        .sign();
+    let token = bound_token(&issuer, &key);
     let hits = Hits::default();
     let auth = auth(&issuer, None);
     let app = app(&hits, &auth).await;

@@ -150,6 +150,18 @@ pub async fn fetch_server_config(
     Ok(resolved(metadata, server_type, options))
 }
 
+/// Fetches `issuer`'s metadata from an explicit URL; the document's `issuer`
+/// must be `issuer` ([`AuthServerConfig::discover_at`]).
+pub(crate) async fn fetch_server_config_at(
+    url: &str,
+    issuer: &str,
+    server_type: AuthServerType,
+    options: &FetchOptions,
+) -> Result<AuthServerConfig, FetchError> {
+    let metadata = fetch_metadata(url, Some(issuer), options).await?;
+    Ok(resolved(metadata, server_type, options))
+}
+
 /// Fetches metadata from an explicit URL. No issuer equality check is possible
 /// here (the caller knows no issuer); prefer [`fetch_server_config`].
 pub async fn fetch_server_config_by_well_known_url(

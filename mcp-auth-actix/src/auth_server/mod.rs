@@ -188,12 +188,14 @@ impl AuthServerConfig {
                 AuthServerSource::Discovery {
                     issuer: a,
                     server_type: ta,
+                    metadata_url: ua,
                 },
                 AuthServerSource::Discovery {
                     issuer: b,
                     server_type: tb,
+                    metadata_url: ub,
                 },
-            ) => a == b && ta == tb,
+            ) => a == b && ta == tb && ua == ub,
             _ => false,
         };
         source
@@ -213,6 +215,8 @@ pub(crate) enum AuthServerSource {
     Discovery {
         issuer: String,
         server_type: Option<AuthServerType>,
+        /// `Some`: fetched from this URL, not from the issuer's well-known URL.
+        metadata_url: Option<String>,
     },
 }
 
@@ -239,6 +243,7 @@ impl AuthServerConfig {
             source: AuthServerSource::Discovery {
                 issuer: issuer.into(),
                 server_type: Some(server_type),
+                metadata_url: None,
             },
             fetch: FetchOptions::default(),
             tenants: None,
@@ -255,11 +260,34 @@ impl AuthServerConfig {
             source: AuthServerSource::Discovery {
                 issuer: issuer.into(),
                 server_type: None,
+                metadata_url: None,
             },
             fetch: FetchOptions::default(),
             tenants: None,
             advertise_as: None,
             provider: None,
+        }
+    }
+
+    /// A server fetched on first use from `metadata_url`, for providers whose
+    /// document is not at the well-known URL its issuer implies: Entra ID's
+    /// v1 issuer `https://sts.windows.net/<tenant>/` publishes it at
+    /// `https://login.microsoftonline.com/<tenant>/.well-known/openid-configuration`.
+    /// The document's `issuer` must still be `issuer` (RFC 8414 §3.3), or
+    /// discovery fails. `metadata_url` is checked at `build()` like the
+    /// issuer (absolute http(s) URL, https unless loopback).
+    pub fn discover_at(
+        issuer: impl Into<String>,
+        metadata_url: impl Into<String>,
+        server_type: AuthServerType,
+    ) -> Self {
+        Self {
+            source: AuthServerSource::Discovery {
+                issuer: issuer.into(),
+                server_type: Some(server_type),
+                metadata_url: Some(metadata_url.into()),
+            },
+            ..Self::discover("")
         }
     }
 
@@ -344,6 +372,13 @@ impl fmt::Debug for AuthServerConfig {
             .field("issuer", &self.issuer())
             .field("type", &self.server_type())
             .field("resolved", &self.metadata().is_some())
+            .field(
+                "metadata_url",
+                match &self.source {
+                    AuthServerSource::Discovery { metadata_url, .. } => metadata_url,
+                    AuthServerSource::Resolved { .. } => &None::<String>,
+                },
+            )
             .field("allowed_tenants", &self.tenants)
             .field("advertise_as", &self.advertise_as)
             .field("provider", &self.provider.map(|p| p.name()))

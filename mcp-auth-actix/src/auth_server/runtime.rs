@@ -12,7 +12,8 @@ use arc_swap::ArcSwapOption;
 use crate::{
     auth_server::{
         AuthServerConfig, AuthServerSource, AuthServerType, AuthorizationServerMetadata,
-        FetchOptions, discover_server_config, fetch_server_config, validate_server_config,
+        FetchOptions, discover_server_config, discovery::fetch_server_config_at,
+        fetch_server_config, validate_server_config,
     },
     error::{AuthError, ConfigError, FetchError, Reason},
     flight::Flight,
@@ -36,6 +37,8 @@ pub(crate) struct AuthServer {
     /// The issuer as tokens' `iss` is checked against it.
     trusted: TrustedIssuer,
     server_type: Option<AuthServerType>,
+    /// `AuthServerConfig::discover_at`'s URL.
+    metadata_url: Option<String>,
     fetch: FetchOptions,
     key_refresh: KeyRefreshPolicy,
     resolved: ArcSwapOption<Resolved>,
@@ -127,6 +130,10 @@ impl AuthServer {
                 hints,
             },
             server_type: config.server_type(),
+            metadata_url: match &config.source {
+                AuthServerSource::Discovery { metadata_url, .. } => metadata_url.clone(),
+                AuthServerSource::Resolved { .. } => None,
+            },
             fetch: config.fetch.clone(),
             key_refresh,
             resolved: ArcSwapOption::empty(),
@@ -214,9 +221,13 @@ impl AuthServer {
     }
 
     async fn discover(&self) {
-        let fetched = match self.server_type {
-            Some(ty) => fetch_server_config(&self.issuer, ty, &self.fetch).await,
-            None => discover_server_config(&self.issuer, &self.fetch).await,
+        let fetched = match (&self.metadata_url, self.server_type) {
+            (Some(url), ty) => {
+                let ty = ty.unwrap_or(AuthServerType::Oidc);
+                fetch_server_config_at(url, &self.issuer, ty, &self.fetch).await
+            }
+            (None, Some(ty)) => fetch_server_config(&self.issuer, ty, &self.fetch).await,
+            (None, None) => discover_server_config(&self.issuer, &self.fetch).await,
         };
         let outcome = fetched.and_then(|config| {
             let metadata = Arc::new(config.metadata().cloned().unwrap_or_default());

@@ -171,7 +171,9 @@ impl McpAuthBuilder {
     }
 
     /// Ignores `#[protected_resource]` declarations (e.g. to build several
-    /// independent configurations in one test binary).
+    /// independent configurations in one test binary): they add no resource
+    /// and get no guard, so a declared handler mounted with this `McpAuth`
+    /// answers 500 (logged) without running.
     pub fn without_declared_resources(mut self) -> Self {
         self.declarations.clear();
         self
@@ -301,7 +303,7 @@ impl McpAuthBuilder {
             _ => None,
         };
         let mut declared_guards = HashMap::new();
-        for d in declarations() {
+        for &d in &self.declarations {
             let Some(resource) = by_id.get(d.resource) else {
                 continue;
             };
@@ -517,6 +519,16 @@ impl McpAuthBuilder {
         }
         rules::resource::secure_scheme("issuer", &url, self.allow_insecure_http)
             .map_err(|reason| invalid(&reason))?;
+        if let AuthServerSource::Discovery {
+            metadata_url: Some(metadata_url),
+            ..
+        } = &config.source
+        {
+            let url = rules::resource::http_url("metadata_url", metadata_url)
+                .map_err(|reason| invalid(&reason))?;
+            rules::resource::secure_scheme("metadata_url", &url, self.allow_insecure_http)
+                .map_err(|reason| invalid(&reason))?;
+        }
         check_tenants(config)?;
         if let AuthServerSource::Resolved { metadata, .. } = &config.source {
             let result = validate_server_config(metadata, false);
