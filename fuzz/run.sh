@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 seconds=${FUZZ_SECONDS:-20}
 sanitizer=${FUZZ_SANITIZER:-none}
 toolchain=${FUZZ_TOOLCHAIN:-nightly}
-read -r -a targets <<<"${FUZZ_TARGETS:-authorization_header jwt claims jwks server_metadata json_rpc}"
+read -r -a targets <<<"${FUZZ_TARGETS:-authorization_header jwt claims jwks server_metadata json_rpc forwarded_headers}"
 cargo_fuzz_version=0.13.2
 
 if ! cargo "+$toolchain" --version >/dev/null 2>&1; then

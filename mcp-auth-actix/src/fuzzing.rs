@@ -111,3 +111,50 @@ pub fn json_rpc(input: &[u8]) {
     };
     let _ = inspect(&rules, body, announced.as_ref());
 }
+
+/// The forwarding headers of a trusted proxy. Input: the `Forwarded`,
+/// `X-Forwarded-Proto`, `X-Forwarded-Host` and `X-Forwarded-Prefix` values,
+/// one per line (an empty line: not sent). Whatever they say, the origin is
+/// an allow-listed one or none, and the prefix is empty or a clean path.
+pub fn forwarded_headers(data: &[u8]) {
+    use std::sync::OnceLock;
+    static POLICY: OnceLock<crate::web::proxy::ProxyPolicy> = OnceLock::new();
+    let policy = POLICY.get_or_init(|| {
+        crate::TrustedProxies::new(["127.0.0.1"])
+            .public_origins(["https://alt.example"])
+            .build(
+                [url::Url::parse("https://mcp.example").expect("origin")],
+                false,
+            )
+            .expect("policy")
+    });
+    let names = [
+        "forwarded",
+        "x-forwarded-proto",
+        "x-forwarded-host",
+        "x-forwarded-prefix",
+    ];
+    let mut headers = HeaderMap::new();
+    for (name, value) in names.iter().zip(data.split(|b| *b == b'\n')) {
+        if let (false, Ok(value)) = (value.is_empty(), HeaderValue::from_bytes(value)) {
+            headers.append(HeaderName::from_static(name), value);
+        }
+    }
+    let public = policy.forwarded(Some(([127, 0, 0, 1], 4000).into()), &headers);
+    if let Some(origin) = &public.origin {
+        assert!(
+            ["https://mcp.example/", "https://alt.example/"].contains(&origin.as_str()),
+            "a forwarded origin outside the allow-list: {origin}"
+        );
+    }
+    let prefix = &public.prefix;
+    assert!(
+        prefix.is_empty()
+            || (prefix.starts_with('/')
+                && !prefix.ends_with('/')
+                && prefix[1..]
+                    .split('/')
+                    .all(|seg| !seg.is_empty() && seg != "." && seg != "..")),
+        "an unclean forwarded prefix: {prefix:?}"
+    );
+}

@@ -189,7 +189,7 @@ impl ProxyPolicy {
         self.forwarded(req.peer_addr(), req.headers())
     }
 
-    fn forwarded(&self, peer: Option<SocketAddr>, headers: &HeaderMap) -> PublicRequest {
+    pub(crate) fn forwarded(&self, peer: Option<SocketAddr>, headers: &HeaderMap) -> PublicRequest {
         let none = PublicRequest {
             origin: None,
             prefix: String::new(),
