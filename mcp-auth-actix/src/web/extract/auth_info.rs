@@ -72,7 +72,7 @@ impl AuthInfo {
             dpop_jkt,
             token,
             issuer: string_claim(&claims, "iss").unwrap_or_default(),
-            client_id: ["client_id", "azp", "cid"]
+            client_id: ["client_id", "azp", "appid", "cid"]
                 .into_iter()
                 .find_map(|name| string_claim(&claims, name)),
             subject: string_claim(&claims, "sub"),
@@ -94,8 +94,8 @@ impl AuthInfo {
         &self.0.issuer
     }
 
-    /// The client: `client_id`, falling back to `azp` (Auth0, Entra ID,
-    /// Keycloak), then `cid` (Okta).
+    /// The client: `client_id`, falling back to `azp` (Auth0, Entra ID v2,
+    /// Keycloak), then `appid` (Entra ID v1), then `cid` (Okta).
     pub fn client_id(&self) -> Option<&str> {
         self.0.client_id.as_deref()
     }
@@ -277,7 +277,7 @@ mod tests {
     }
 
     #[test]
-    fn client_id_falls_back_to_azp_then_cid_and_scopes_follow_the_context() {
+    fn client_id_falls_back_to_azp_appid_then_cid_and_scopes_follow_the_context() {
         let ctx = Arc::new(ResourceContext {
             scope_claims: vec!["scp".into(), "roles".into()],
             ..Default::default()
@@ -299,6 +299,8 @@ mod tests {
         let first = of(json!({"client_id": "c", "azp": "a", "cid": ""}));
         assert_eq!(first.client_id(), Some("c"));
         assert_eq!(of(json!({"cid": ""})).client_id(), None);
+        let entra_v1 = of(json!({"appid": "v1-app", "cid": "x"}));
+        assert_eq!(entra_v1.client_id(), Some("v1-app"));
     }
 
     #[test]
