@@ -58,6 +58,15 @@ async fn public_tasks(auth: Option<AuthInfo>) -> impl Responder {
     })
 }
 
+/// Opens an MCP session (protocol 2025-11-25 style): bound to the caller.
+#[protected_resource(resource = "http://127.0.0.1:8080/tasks", required_scopes = [])]
+#[post("/tasks/session")]
+async fn open_session() -> impl Responder {
+    HttpResponse::Ok()
+        .insert_header(("mcp-session-id", "tasks-session-1"))
+        .finish()
+}
+
 /// The app under test: only annotated handlers plus `mcp_auth::routes`.
 macro_rules! app {
     ($issuer:expr) => {
@@ -73,7 +82,8 @@ macro_rules! app {
                 .service(read_notes)
                 .service(write_notes)
                 .service(tasks)
-                .service(public_tasks),
+                .service(public_tasks)
+                .service(open_session),
         )
         .await
     };
@@ -392,4 +402,36 @@ async fn successful_answers_are_readable_cross_origin() {
             assert!(exposed.contains("WWW-Authenticate"), "{case}: {exposed}");
         }
     }
+}
+
+/// A session a `#[protected_resource]` handler opens is bound to the caller
+/// (the macro sees the response, as the middleware does): another
+/// principal's valid token naming it gets 404 "Session not found".
+#[actix_web::test]
+async fn sessions_opened_by_a_macro_handler_are_bound_to_the_caller() {
+    let issuer = TestIssuer::start().await;
+    let app = app!(issuer);
+    let alice = issuer.token_builder(TASKS).claim("sub", "alice").sign();
+    let bob = issuer.token_builder(TASKS).claim("sub", "bob").sign();
+    let opened = send(
+        &app,
+        TestRequest::post().uri("/tasks/session").bearer(&alice),
+    )
+    .await;
+    assert_eq!(opened.status, 200);
+    let session = opened.header("mcp-session-id").unwrap().to_owned();
+    let with_session = |token: &str| {
+        get("/tasks")
+            .bearer(token)
+            .insert_header(("mcp-session-id", session.clone()))
+    };
+    let refused = send(&app, with_session(&bob)).await;
+    assert_eq!(refused.status, 404, "{}", refused.text());
+    assert_eq!(refused.json()["error"]["code"], -32001);
+    assert_eq!(send(&app, with_session(&alice)).await.status, 200);
+    assert_eq!(
+        send(&app, with_session(&alice)).await.status,
+        200,
+        "cached path"
+    );
 }

@@ -147,6 +147,7 @@ impl<R: actix_web::Responder> actix_web::Responder for Cors<R> {
         if req.headers().contains_key(header::ORIGIN) {
             crate::web::cors::expose(res.headers_mut());
         }
+        crate::web::sessions::after_response(req, res.status(), res.headers());
         res
     }
 }

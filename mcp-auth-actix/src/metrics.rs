@@ -114,6 +114,7 @@ impl Decision {
             RequestError::INVALID_REQUEST => "invalid_request",
             RequestError::INVALID_PARAMS => "invalid_params",
             RequestError::HEADER_MISMATCH => "header_mismatch",
+            RequestError::SESSION_NOT_FOUND => "session",
             _ => "other",
         };
         Self::new("bad_request", reason)

@@ -23,5 +23,6 @@ mod operation_scopes;
 mod providers;
 mod proxy;
 mod resilience;
+mod sessions;
 mod test_issuer;
 mod verification;

@@ -35,6 +35,7 @@ use crate::{
     web::guard::ErrorHandler,
     web::operations::OperationScopes,
     web::proxy::{ProxyPolicy, TrustedProxies},
+    web::sessions::SessionBindings,
 };
 
 /// Builds an [`McpAuth`]; see [`McpAuth::builder`].
@@ -45,6 +46,7 @@ pub struct McpAuthBuilder {
     dpop: DpopOptions,
     public_origin: Option<String>,
     trusted_proxies: Option<TrustedProxies>,
+    session_binding: bool,
     allow_insecure_http: bool,
     show_error_details: bool,
     legacy_server_metadata: bool,
@@ -64,6 +66,7 @@ impl McpAuth {
             dpop: DpopOptions::default(),
             public_origin: None,
             trusted_proxies: None,
+            session_binding: true,
             allow_insecure_http: false,
             show_error_details: false,
             legacy_server_metadata: false,
@@ -130,6 +133,19 @@ impl McpAuthBuilder {
     /// keep the configured identifiers whatever a request says.
     pub fn trusted_proxies(mut self, proxies: TrustedProxies) -> Self {
         self.trusted_proxies = Some(proxies);
+        self
+    }
+
+    /// Binds each MCP session (`Mcp-Session-Id`, MCP 2025-06-18 and
+    /// 2025-11-25) to the caller whose protected response opened it, so a
+    /// request naming it with another principal's token is answered 404
+    /// "Session not found" without reaching the handler (MCP security best
+    /// practices, "Session Hijacking"). On by default; needs `.wrap(..)` or
+    /// `#[protected_resource]` (they see the responses), while the
+    /// extractor-only path checks bindings but cannot create them. In memory,
+    /// per process: a session opened on another replica is not bound here.
+    pub fn session_binding(mut self, enabled: bool) -> Self {
+        self.session_binding = enabled;
         self
     }
 
@@ -253,13 +269,19 @@ impl McpAuthBuilder {
             }
             None => None,
         };
+        let sessions = self.session_binding.then(Arc::default);
         let mut servers: HashMap<String, SharedServer> = HashMap::new();
         let mut built = Vec::new();
         let mut by_id = HashMap::new();
         for config in resources {
             let declared_id = config.metadata.resource.clone();
-            let resource =
-                self.build_resource(config, origin.as_ref(), proxies.clone(), &mut servers)?;
+            let resource = self.build_resource(
+                config,
+                origin.as_ref(),
+                proxies.clone(),
+                sessions.clone(),
+                &mut servers,
+            )?;
             let resource = Arc::new(resource);
             if by_id
                 .insert(resource.id.clone(), resource.clone())
@@ -334,6 +356,7 @@ impl McpAuthBuilder {
         config: ResourceConfig,
         origin: Option<&Url>,
         proxies: Option<Arc<ProxyPolicy>>,
+        sessions: Option<Arc<SessionBindings>>,
         servers: &mut HashMap<String, SharedServer>,
     ) -> Result<ProtectedResource, ConfigError> {
         let mut metadata = config.metadata;
@@ -385,6 +408,7 @@ impl McpAuthBuilder {
             show_error_details: self.show_error_details,
             implied_scopes: closure(&id, config.implied_scopes)?,
             scope_claims: config.scope_claims.clone(),
+            sessions,
             dpop: (config.dpop != DpopMode::Off).then(|| DpopChallenge {
                 algs: self.dpop.algorithm_names().join(" "),
                 bearer: config.dpop == DpopMode::Allowed,

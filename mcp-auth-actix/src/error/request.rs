@@ -34,6 +34,9 @@ impl RequestError {
     pub(crate) const INVALID_PARAMS: i64 = -32602;
     /// MCP 2026-07-28 HeaderMismatch.
     pub(crate) const HEADER_MISMATCH: i64 = -32020;
+    /// "Session not found" (404), as the MCP SDKs answer an unknown
+    /// `Mcp-Session-Id`.
+    pub(crate) const SESSION_NOT_FOUND: i64 = -32001;
 
     pub(crate) fn new(
         status: StatusCode,

@@ -241,6 +241,9 @@ pub(crate) struct ResourceContext {
     pub(crate) dpop: Option<DpopChallenge>,
     /// The claims scopes are read from (`ResourceConfig::scope_claims`).
     pub(crate) scope_claims: Vec<String>,
+    /// MCP sessions bound to their callers (shared by every resource),
+    /// unless `McpAuthBuilder::session_binding(false)`.
+    pub(crate) sessions: Option<Arc<crate::web::sessions::SessionBindings>>,
 }
 
 impl Default for ResourceContext {
@@ -251,6 +254,7 @@ impl Default for ResourceContext {
             implied_scopes: HashMap::new(),
             dpop: None,
             scope_claims: DEFAULT_SCOPE_CLAIMS.map(str::to_owned).to_vec(),
+            sessions: None,
         }
     }
 }

@@ -32,7 +32,7 @@ use crate::{
     web::operations::{
         HeaderOperation, OperationScopes, check_content_encoding, drain, inspect, read_body,
     },
-    web::{cors, self_check},
+    web::{cors, self_check, sessions},
 };
 
 /// Turns an [`AuthError`] into the response you want (e.g. a JSON-RPC error
@@ -131,13 +131,27 @@ impl Guard {
             return None;
         }
         let auth = self.resource.cached(raw)?;
-        // A bound token is refused as Bearer; the full path says so.
-        if auth.is_bound() || !self.grants_required(&auth) {
+        // A bound token is refused as Bearer, another caller's session is
+        // not found; the full path says so.
+        if auth.is_bound()
+            || !self.grants_required(&auth)
+            || !self.session_allowed(headers, Some(&auth))
+        {
             return None;
         }
         self.resource.metrics.verified(started, Cache::Hit);
         self.accepted("hit");
         Some(auth)
+    }
+
+    /// Whether the caller may use the MCP session the request names
+    /// (`web/sessions.rs`).
+    fn session_allowed(&self, headers: &header::HeaderMap, auth: Option<&AuthInfo>) -> bool {
+        self.resource
+            .context
+            .sessions
+            .as_ref()
+            .is_none_or(|s| s.allows(&self.resource.id, headers, auth))
     }
 
     /// Records a decision to let a caller through without an await.
@@ -407,6 +421,9 @@ impl Guard {
         mode: Mode,
     ) -> Result<Authorized, Refusal> {
         let auth = self.caller(req, mode).await?;
+        if !self.session_allowed(req.headers(), auth.as_ref()) {
+            return Err(sessions::not_found().into());
+        }
         let mut read = None;
         if let Some(operations) = &self.operations
             && body.is_some()

@@ -18,9 +18,9 @@ use crate::{
     AuthInfo, OperationScopes,
     error::{AuthError, ConfigError},
     verify::resource::ProtectedResource,
-    web::cors,
     web::guard::{ErrorHandler, Guard, Mode},
     web::operations::{check_scope, drain},
+    web::{cors, sessions},
 };
 
 /// Requires a valid bearer token for one protected resource, and optionally
@@ -229,7 +229,8 @@ where
     }
 }
 
-/// A response of the protected service, readable by browsers.
+/// A response of the protected service, readable by browsers; a session
+/// it opens is bound to the caller.
 fn allowed<B>(mut res: ServiceResponse<B>) -> ServiceResponse<EitherBody<B>> {
     if res
         .request()
@@ -238,5 +239,6 @@ fn allowed<B>(mut res: ServiceResponse<B>) -> ServiceResponse<EitherBody<B>> {
     {
         cors::expose(res.headers_mut());
     }
+    sessions::after_response(res.request(), res.status(), res.headers());
     res.map_into_left_body()
 }

@@ -12,6 +12,7 @@
 //! - `proxy.rs`: [`TrustedProxies`](crate::TrustedProxies), the public URL
 //!   of a request that came through a reverse proxy;
 //! - `self_check.rs`: the warnings of a resource's first request;
+//! - `sessions.rs`: MCP sessions bound to the caller that opened them;
 //! - `well_known.rs`: the RFC 9728 metadata endpoints ([`routes`](crate::routes)).
 
 pub(crate) mod cors;
@@ -21,4 +22,5 @@ pub(crate) mod middleware;
 pub(crate) mod operations;
 pub(crate) mod proxy;
 pub(crate) mod self_check;
+pub(crate) mod sessions;
 pub(crate) mod well_known;

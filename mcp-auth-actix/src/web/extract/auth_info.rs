@@ -155,6 +155,11 @@ impl AuthInfo {
 
     /// Whether this caller was verified for `resource` (the same
     /// configured resource, not merely an equal identifier).
+    /// The session bindings of the token's resource, when enabled.
+    pub(crate) fn sessions(&self) -> Option<&crate::web::sessions::SessionBindings> {
+        self.0.context.sessions.as_deref()
+    }
+
     pub(crate) fn is_for(&self, resource: &crate::verify::resource::ProtectedResource) -> bool {
         Arc::ptr_eq(&self.0.context, &resource.context)
     }
