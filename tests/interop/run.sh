@@ -4,7 +4,7 @@
 # (oidc-provider), the official MCP TypeScript and Python SDKs (client
 # credentials, and the TypeScript SDK's interactive flow against our own
 # test issuer), a real browser (headless Chromium driving a page from another
-# origin: CORS), DPoP (RFC 9449: oidc-provider issuing DPoP-bound tokens to
+# origin: CORS), MCP sessions bound to their callers (rmcp in stateful mode), DPoP (RFC 9449: oidc-provider issuing DPoP-bound tokens to
 # oauth4webapi; two quickstart replicas sharing a real redis-server as the replay
 # store), a real nginx in front of the quickstart at a path prefix (TS SDK,
 # DPoP and forged Host / X-Forwarded-* headers through it), and the MCP
@@ -235,6 +235,18 @@ step py-client-quickstart 120 env LABEL=quickstart "$PY" "$HERE/client.py"
 if [[ $HAVE_RMCP == 1 ]]; then
   step ts-client-rmcp 120 env LABEL=rmcp_server MCP_URL="${MCP[rmcp]}" "$NODE" "$HERE/ts_client.mjs"
   step py-client-rmcp 120 env LABEL=rmcp_server MCP_URL="${MCP[rmcp]}" "$PY" "$HERE/client.py"
+fi
+
+if [[ $HAVE_RMCP == 1 ]]; then
+  echo "== 2d. MCP sessions bound to their callers (rmcp_server with MCP_STATEFUL=1, two TS SDK clients)"
+  port=$(free_port)
+  start rmcp-stateful env BIND="127.0.0.1:$port" MCP_AUTH_ISSUER="$ISSUER" MCP_STATEFUL=1 "$RMCP_SERVER"
+  if wait_http rmcp-stateful "http://127.0.0.1:$port/.well-known/oauth-protected-resource/mcp"; then
+    step sessions-rmcp 120 env MCP_URL="http://127.0.0.1:$port/mcp" "$NODE" "$HERE/session_checks.mjs"
+  else
+    line "FAIL  rmcp_server with MCP_STATEFUL=1 did not start"
+  fi
+  stop rmcp-stateful
 fi
 
 echo "== 2b. interactive OAuth (registration, code + PKCE, step-up) against the quickstart's own test issuer"

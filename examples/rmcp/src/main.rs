@@ -11,7 +11,9 @@
 //!
 //! Environment: the same as the quickstart (`BIND`, `MCP_RESOURCE`,
 //! `MCP_AUTH_ISSUER`, `MCP_AUTH_ISSUER_TYPE`), plus `MCP_AUTH_DISABLED=1` to
-//! serve the same tools without authentication (for protocol conformance runs).
+//! serve the same tools without authentication (for protocol conformance runs)
+//! and `MCP_STATEFUL=1` for MCP sessions (`Mcp-Session-Id`, SSE responses),
+//! which mcp-auth-actix binds to the caller that opened them.
 
 use std::sync::Arc;
 
@@ -92,12 +94,13 @@ impl ServerHandler for Notes {
 async fn main() -> std::io::Result<()> {
     let (bind, resource) = common::bind_and_resource();
     let disabled = std::env::var("MCP_AUTH_DISABLED").is_ok_and(|v| v == "1");
+    let stateful = std::env::var("MCP_STATEFUL").is_ok_and(|v| v == "1");
 
     let mcp = StreamableHttpService::builder()
         .service_factory(Arc::new(|| Ok(Notes)))
         .session_manager(Arc::new(LocalSessionManager::default()))
-        .stateful_mode(false)
-        .json_response(true)
+        .stateful_mode(stateful)
+        .json_response(!stateful)
         .on_request_fn(mcp_auth::rmcp::forward_auth_info)
         .build();
 
