@@ -4,7 +4,8 @@
 use super::*;
 
 pub(super) enum Signer {
-    Rsa(RsaKeyPair),
+    /// Shared by a new issuer's RS256 and PS256 keys (see `TestKey::pair`).
+    Rsa(Arc<RsaKeyPair>),
     Ecdsa(EcdsaKeyPair),
     Ed25519(Ed25519KeyPair),
 }
@@ -31,11 +32,22 @@ pub(super) fn alg_name(alg: Algorithm) -> &'static str {
     }
 }
 
+/// A fresh 2048-bit RSA key pair (the slow part of starting an issuer).
+pub(super) fn rsa_pair() -> Arc<RsaKeyPair> {
+    Arc::new(RsaKeyPair::generate(KeySize::Rsa2048).expect("RSA key generation"))
+}
+
 impl TestKey {
     pub(super) fn generate(kid: String, alg: Algorithm) -> Self {
+        let rsa = matches!(alg, Algorithm::RS256 | Algorithm::PS256).then(rsa_pair);
+        Self::with_rsa(kid, alg, rsa)
+    }
+
+    /// A key for `alg`; RSA algorithms use `rsa` (generated when `None`).
+    pub(super) fn with_rsa(kid: String, alg: Algorithm, rsa: Option<Arc<RsaKeyPair>>) -> Self {
         let (signer, mut jwk) = match alg {
             Algorithm::RS256 | Algorithm::PS256 => {
-                let pair = RsaKeyPair::generate(KeySize::Rsa2048).expect("RSA key generation");
+                let pair = rsa.unwrap_or_else(rsa_pair);
                 let public = pair.public_key();
                 let jwk = json!({
                     "kty": "RSA",

@@ -174,8 +174,10 @@ impl Drop for TestIssuer {
 
 impl TestIssuer {
     /// Starts an issuer at `http://127.0.0.1:<port>` with one key per
-    /// algorithm (RS256, PS256, ES256, EdDSA). Must run inside an Actix
-    /// runtime (`#[actix_web::test]`, `#[actix_web::main]`).
+    /// algorithm (RS256, PS256, ES256, EdDSA; the RS256 and PS256 keys share
+    /// one RSA key pair under two `kid`s, each with its own `alg`, since RSA
+    /// generation dominates the start). Must run inside an Actix runtime
+    /// (`#[actix_web::test]`, `#[actix_web::main]`).
     pub async fn start() -> Self {
         Self::start_with_path("").await
     }
@@ -227,13 +229,16 @@ impl TestIssuer {
             introspection_delay: AtomicUsize::new(0),
         });
         let issuer = Self::with_state(state.clone(), listener, path.to_owned());
+        // One RSA key pair for the RS256 and the PS256 key (two kids, each
+        // with its own `alg`): RSA generation is most of an issuer's start.
+        let rsa = keys::rsa_pair();
         for alg in [
             Algorithm::RS256,
             Algorithm::PS256,
             Algorithm::ES256,
             Algorithm::EdDSA,
         ] {
-            issuer.add_key(alg);
+            issuer.push_key(alg, Some(rsa.clone()));
         }
         issuer
     }
@@ -338,11 +343,16 @@ impl TestIssuer {
         }
     }
 
-    /// Generates and publishes a new key; returns its `kid`.
+    /// Generates and publishes a new key (always a fresh key pair);
+    /// returns its `kid`.
     pub fn add_key(&self, alg: Algorithm) -> String {
+        self.push_key(alg, None)
+    }
+
+    fn push_key(&self, alg: Algorithm, rsa: Option<Arc<RsaKeyPair>>) -> String {
         let serial = self.state.serial.fetch_add(1, Ordering::Relaxed);
         let kid = format!("{}-{serial}", alg_name(alg).to_ascii_lowercase());
-        let key = TestKey::generate(kid.clone(), alg);
+        let key = TestKey::with_rsa(kid.clone(), alg, rsa);
         self.state.lock_keys().push(Arc::new(key));
         kid
     }
