@@ -230,15 +230,23 @@ impl std::io::Write for LogBuffer {
     }
 }
 
-#[test]
-fn claim_policy_relaxations_are_logged_once_per_resource_at_info() {
+/// Runs `f` with this thread's logs at `level` and above collected:
+/// its result and the formatted log text.
+fn logged<T>(level: tracing::Level, f: impl FnOnce() -> T) -> (T, String) {
     let logs = LogBuffer::default();
     let writer = logs.clone();
     let subscriber = tracing_subscriber::fmt()
         .with_writer(move || writer.clone())
-        .with_max_level(tracing::Level::INFO)
+        .with_max_level(level)
         .finish();
-    tracing::subscriber::with_default(subscriber, || {
+    let result = tracing::subscriber::with_default(subscriber, f);
+    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    (result, text)
+}
+
+#[test]
+fn claim_policy_relaxations_are_logged_once_per_resource_at_info() {
+    let ((), text) = logged(tracing::Level::INFO, || {
         build(vec![
             ResourceConfig::new("https://api.example/mcp")
                 .authorization_server(server("https://as.example"))
@@ -253,7 +261,6 @@ fn claim_policy_relaxations_are_logged_once_per_resource_at_info() {
         ])
         .unwrap();
     });
-    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
     let lines: Vec<&str> = text
         .lines()
         .filter(|l| l.contains("claim policy"))
@@ -280,13 +287,7 @@ fn claim_policy_relaxations_are_logged_once_per_resource_at_info() {
 #[test]
 fn a_tenant_template_advertised_as_is_warns_once_and_advertise_as_replaces_it() {
     let template = "https://login.example/{tenantid}/v2.0";
-    let logs = LogBuffer::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_max_level(tracing::Level::WARN)
-        .finish();
-    let auth = tracing::subscriber::with_default(subscriber, || {
+    let (auth, text) = logged(tracing::Level::WARN, || {
         let entra = server(template).allowed_tenants(["t1"]);
         McpAuth::builder()
             .without_declared_resources()
@@ -296,7 +297,6 @@ fn a_tenant_template_advertised_as_is_warns_once_and_advertise_as_replaces_it() 
             .build()
             .unwrap()
     });
-    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
     let warnings: Vec<&str> = text
         .lines()
         .filter(|l| l.contains("advertise_as"))
@@ -306,13 +306,7 @@ fn a_tenant_template_advertised_as_is_warns_once_and_advertise_as_replaces_it() 
     let doc = auth.resource_metadata("https://api.example/a").unwrap();
     assert_eq!(doc["authorization_servers"][0], template);
 
-    let logs = LogBuffer::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_max_level(tracing::Level::WARN)
-        .finish();
-    let auth = tracing::subscriber::with_default(subscriber, || {
+    let (auth, text) = logged(tracing::Level::WARN, || {
         build(vec![
             ResourceConfig::new("https://api.example/a").authorization_server(
                 server(template)
@@ -322,7 +316,6 @@ fn a_tenant_template_advertised_as_is_warns_once_and_advertise_as_replaces_it() 
         ])
         .unwrap()
     });
-    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
     assert!(!text.contains("advertise_as"), "{text}");
     let doc = auth.resource_metadata("https://api.example/a").unwrap();
     assert_eq!(
