@@ -4,7 +4,7 @@
 
 use std::marker::PhantomData;
 
-use actix_web::{FromRequest, HttpRequest, HttpResponse, dev::Payload, http::header};
+use actix_web::{FromRequest, HttpRequest, HttpResponse, dev::Payload};
 use futures_util::future::LocalBoxFuture;
 
 pub use inventory;
@@ -144,10 +144,8 @@ impl<R: actix_web::Responder> actix_web::Responder for Cors<R> {
 
     fn respond_to(self, req: &HttpRequest) -> HttpResponse<Self::Body> {
         let mut res = self.0.respond_to(req);
-        if req.headers().contains_key(header::ORIGIN) {
-            crate::web::cors::expose(res.headers_mut());
-        }
-        crate::web::sessions::after_response(req, res.status(), res.headers());
+        let status = res.status();
+        crate::web::guard::protected_response(req, status, res.headers_mut());
         res
     }
 }

@@ -420,7 +420,7 @@ async fn challenge_headers() {
 
 /// RFC 9449 §9: a proof without the server's nonce is answered
 /// `use_dpop_nonce` with a `DPoP-Nonce` header (exposed to browsers); the
-/// retry with that nonce succeeds.
+/// retry with that nonce succeeds, and its success carries a fresh nonce.
 #[actix_web::test]
 async fn nonce_required_then_retry() {
     let issuer = TestIssuer::start().await;
@@ -450,6 +450,26 @@ async fn nonce_required_then_retry() {
             .sign();
         let resp = send(&app, request(path, "DPoP", &token, &[proof])).await;
         assert_eq!(resp.status, 200, "{path}: {}", resp.text());
+        // RFC 9449 §8.2: under `.wrap` a success carries a fresh nonce the
+        // client can use next (an extractor alone never sees the response).
+        match (path, resp.header("DPoP-Nonce")) {
+            ("/mcp", Some(fresh)) => {
+                let proof = key
+                    .proof_builder("POST", &htu(path))
+                    .access_token(&token)
+                    .nonce(fresh)
+                    .sign();
+                let again = send(&app, request(path, "DPoP", &token, &[proof])).await;
+                assert_eq!(again.status, 200, "{path}: the fresh nonce is accepted");
+            }
+            ("/extract", None) => {}
+            (path, nonce) => panic!("{path}: DPoP-Nonce {nonce:?}"),
+        }
+        // Bearer callers get no nonce.
+        let bearer = issuer.token(RESOURCE, &["mcp:read"]);
+        let resp = send(&app, request(path, "Bearer", &bearer, &[])).await;
+        assert_eq!(resp.status, 200, "{path}");
+        assert!(resp.header("DPoP-Nonce").is_none(), "{path}");
         let before = hits.count();
         let proof = key
             .proof_builder("POST", &htu(path))
@@ -461,6 +481,13 @@ async fn nonce_required_then_retry() {
         assert!(resp.header("DPoP-Nonce").is_some(), "{path}");
         assert_eq!(hits.count(), before, "{path}");
     }
+    // Without server nonces, successes carry none.
+    let without = self::auth(&issuer, DpopMode::Allowed, DpopOptions::default());
+    let plain_app = self::app(&hits, &without).await;
+    let proof = key.proof("POST", &htu("/mcp"), Some(&token));
+    let resp = send(&plain_app, request("/mcp", "DPoP", &token, &[proof])).await;
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    assert!(resp.header("DPoP-Nonce").is_none());
 }
 
 /// A replay store that cannot answer.

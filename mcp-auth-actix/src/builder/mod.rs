@@ -412,6 +412,7 @@ impl McpAuthBuilder {
             dpop: (config.dpop != DpopMode::Off).then(|| DpopChallenge {
                 algs: self.dpop.algorithm_names().join(" "),
                 bearer: config.dpop == DpopMode::Allowed,
+                nonces: self.dpop.nonce_key().cloned(),
             }),
         });
         let dpop = (config.dpop != DpopMode::Off).then(|| {

@@ -11,7 +11,7 @@
 //! stateless server nonces ([`NonceKey`], §9).
 
 mod error;
-mod nonce;
+pub(crate) mod nonce;
 mod options;
 mod proof;
 #[cfg(feature = "redis")]

@@ -210,6 +210,11 @@ impl DpopOptions {
             None => Ok(None),
         }
     }
+
+    /// The server nonce key, when nonces are configured.
+    pub(crate) fn nonce_key(&self) -> Option<&NonceKey> {
+        self.nonces.as_ref()
+    }
 }
 
 /// The JWS name of an asymmetric algorithm.

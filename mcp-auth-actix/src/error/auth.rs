@@ -481,6 +481,7 @@ mod tests {
             dpop: Some(crate::resource::DpopChallenge {
                 algs: "ES256 EdDSA".into(),
                 bearer,
+                nonces: None,
             }),
             ..Default::default()
         })

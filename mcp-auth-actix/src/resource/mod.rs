@@ -266,6 +266,9 @@ pub(crate) struct DpopChallenge {
     pub(crate) algs: String,
     /// Whether `Bearer` is still offered (mode `Allowed`).
     pub(crate) bearer: bool,
+    /// Server nonces (`DpopOptions::nonces`): a fresh one goes out on every
+    /// successful DPoP response too (RFC 9449 §8.2).
+    pub(crate) nonces: Option<crate::NonceKey>,
 }
 
 impl ResourceContext {

@@ -521,6 +521,32 @@ pub(crate) fn preflight(
     })
 }
 
+/// What every response of a protected handler gets, under `.wrap(guard)`
+/// and `#[protected_resource]` alike (an extractor alone never sees the
+/// response): CORS for browser clients, the session a response opens bound
+/// to its caller, and a fresh `DPoP-Nonce` for a DPoP caller when the
+/// resource uses server nonces (RFC 9449 §8.2, saving the client a 401).
+pub(crate) fn protected_response(
+    req: &HttpRequest,
+    status: actix_web::http::StatusCode,
+    headers: &mut header::HeaderMap,
+) {
+    if req.headers().contains_key(header::ORIGIN) {
+        cors::expose(headers);
+    }
+    sessions::after_response(req, status, headers);
+    if status.is_success() && !headers.contains_key("dpop-nonce") {
+        let nonce = req.extensions().get::<AuthInfo>().and_then(|auth| {
+            auth.dpop_jkt()?;
+            let key = auth.context().dpop.as_ref()?.nonces.as_ref()?;
+            dpop::nonce::issue(key, now_secs()).ok()
+        });
+        if let Some(nonce) = nonce.and_then(|n| header::HeaderValue::from_str(&n).ok()) {
+            headers.insert(header::HeaderName::from_static("dpop-nonce"), nonce);
+        }
+    }
+}
+
 /// The guard of a `#[protected_resource]` handler, from the `McpAuth` in
 /// app data.
 pub(crate) fn declared(

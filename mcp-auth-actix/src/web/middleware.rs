@@ -18,9 +18,9 @@ use crate::{
     AuthInfo, OperationScopes,
     error::{AuthError, ConfigError},
     verify::resource::ProtectedResource,
-    web::guard::{ErrorHandler, Guard, Mode},
+    web::cors,
+    web::guard::{ErrorHandler, Guard, Mode, protected_response},
     web::operations::{check_scope, drain},
-    web::{cors, sessions},
 };
 
 /// Requires a valid bearer token for one protected resource, and optionally
@@ -229,16 +229,9 @@ where
     }
 }
 
-/// A response of the protected service, readable by browsers; a session
-/// it opens is bound to the caller.
+/// A response of the protected service ([`protected_response`]).
 fn allowed<B>(mut res: ServiceResponse<B>) -> ServiceResponse<EitherBody<B>> {
-    if res
-        .request()
-        .headers()
-        .contains_key(actix_web::http::header::ORIGIN)
-    {
-        cors::expose(res.headers_mut());
-    }
-    sessions::after_response(res.request(), res.status(), res.headers());
+    let (req, res_mut) = (res.request().clone(), res.response_mut());
+    protected_response(&req, res_mut.status(), res_mut.headers_mut());
     res.map_into_left_body()
 }

@@ -155,6 +155,11 @@ impl AuthInfo {
 
     /// Whether this caller was verified for `resource` (the same
     /// configured resource, not merely an equal identifier).
+    /// What the token's resource says in challenges and responses.
+    pub(crate) fn context(&self) -> &ResourceContext {
+        &self.0.context
+    }
+
     /// The session bindings of the token's resource, when enabled.
     pub(crate) fn sessions(&self) -> Option<&crate::web::sessions::SessionBindings> {
         self.0.context.sessions.as_deref()
