@@ -15,6 +15,7 @@ mod dpop;
 pub mod error;
 mod flight;
 mod http;
+mod keyed_hash;
 pub mod metadata;
 mod metrics;
 pub mod providers;

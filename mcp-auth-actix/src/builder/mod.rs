@@ -489,6 +489,7 @@ impl McpAuthBuilder {
             })?;
         Ok(ProtectedResource {
             scopes_supported: metadata.scopes_supported.clone(),
+            path: url.path().to_owned(),
             well_known_path: well_known_path(&url),
             metadata_json: Bytes::from(metadata_json),
             context,

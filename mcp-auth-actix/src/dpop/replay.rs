@@ -8,12 +8,13 @@
 
 use std::{
     collections::{HashMap, VecDeque},
-    hash::{BuildHasher, RandomState},
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 
 use futures_util::future::{LocalBoxFuture, ready};
+
+use crate::keyed_hash::KeyedHash;
 
 /// A replay store could not answer. The proof is then refused (503), never
 /// accepted unchecked.
@@ -70,7 +71,7 @@ impl<S: ReplayStore + ?Sized> ReplayStore for Arc<S> {
 #[derive(Debug)]
 pub struct MemoryReplayStore {
     capacity: usize,
-    hasher: (RandomState, RandomState),
+    hasher: KeyedHash,
     inner: Mutex<Seen>,
 }
 
@@ -102,7 +103,7 @@ impl MemoryReplayStore {
     pub fn new(capacity: usize) -> Self {
         Self {
             capacity,
-            hasher: (RandomState::new(), RandomState::new()),
+            hasher: KeyedHash::default(),
             inner: Mutex::new(Seen::default()),
         }
     }
@@ -121,19 +122,13 @@ impl MemoryReplayStore {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn hash(&self, key: &str) -> u128 {
-        let high = self.hasher.0.hash_one(key);
-        let low = self.hasher.1.hash_one(key);
-        (u128::from(high) << 64) | u128::from(low)
-    }
-
     pub(crate) fn check_and_store_at(
         &self,
         key: &str,
         ttl: Duration,
         now: Instant,
     ) -> Result<bool, ReplayError> {
-        let hash = self.hash(key);
+        let hash = self.hasher.hash(key);
         let expires = now + ttl.min(MAX_TTL);
         let mut seen = self.lock();
         seen.drop_expired(now);

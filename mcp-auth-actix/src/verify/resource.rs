@@ -70,6 +70,8 @@ impl ResourceDpop {
 pub(crate) struct ProtectedResource {
     /// The identifier served in metadata and expected in `aud`.
     pub(crate) id: String,
+    /// The identifier's path (where requests to the resource arrive).
+    pub(crate) path: String,
     /// The advertised scopes (guards' scopes must be among them when set).
     pub(crate) scopes_supported: Vec<String>,
     pub(crate) well_known_path: String,
@@ -99,9 +101,8 @@ impl ProtectedResource {
         };
         let mut public = proxies.public_request(req);
         if !public.prefix.is_empty() {
-            let path = url::Url::parse(&self.id).map(|u| u.path().to_owned());
             let public_path = format!("{}{}", public.prefix, req.path());
-            if !path.is_ok_and(|p| is_within(&p, &public_path)) {
+            if !is_within(&self.path, &public_path) {
                 tracing::debug!("a forwarded path prefix does not lead to the resource; ignored");
                 public.prefix.clear();
             }

@@ -535,15 +535,20 @@ pub(crate) fn protected_response(
         cors::expose(headers);
     }
     sessions::after_response(req, status, headers);
-    if status.is_success() && !headers.contains_key("dpop-nonce") {
-        let nonce = req.extensions().get::<AuthInfo>().and_then(|auth| {
-            auth.dpop_jkt()?;
-            let key = auth.context().dpop.as_ref()?.nonces.as_ref()?;
-            dpop::nonce::issue(key, now_secs()).ok()
-        });
-        if let Some(nonce) = nonce.and_then(|n| header::HeaderValue::from_str(&n).ok()) {
-            headers.insert(header::HeaderName::from_static("dpop-nonce"), nonce);
-        }
+    if !status.is_success() {
+        return;
+    }
+    // Only a DPoP caller of a resource with server nonces gets one.
+    let nonce = req.extensions().get::<AuthInfo>().and_then(|auth| {
+        auth.dpop_jkt()?;
+        let key = auth.context().dpop.as_ref()?.nonces.as_ref()?;
+        dpop::nonce::issue(key, now_secs()).ok()
+    });
+    const DPOP_NONCE: header::HeaderName = header::HeaderName::from_static("dpop-nonce");
+    if let Some(nonce) = nonce.and_then(|n| header::HeaderValue::from_str(&n).ok())
+        && !headers.contains_key(&DPOP_NONCE)
+    {
+        headers.insert(DPOP_NONCE, nonce);
     }
 }
 

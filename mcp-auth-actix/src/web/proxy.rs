@@ -94,7 +94,6 @@ impl TrustedProxies {
         for origin in &self.origins {
             let url = crate::resource::validate::parse_origin(origin)
                 .ok()
-                .filter(|u| u.path() == "/")
                 .ok_or_else(|| {
                     invalid(
                         "public_origins",

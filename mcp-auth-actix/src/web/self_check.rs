@@ -29,10 +29,8 @@ pub(crate) fn problems(resource: &ProtectedResource, req: &HttpRequest) -> Vec<S
     let mut problems = Vec::new();
     let public = resource.public_request(req);
     let path = format!("{}{}", public.prefix, req.path());
-    let id_path = url::Url::parse(&resource.id)
-        .map(|u| u.path().to_owned())
-        .unwrap_or_default();
-    if !is_within(&id_path, &path) {
+    let id_path = &resource.path;
+    if !is_within(id_path, &path) {
         problems.push(format!(
             "a request to `{path}` is protected by resource `{}`, whose path is `{id_path}`: \
              MCP clients get tokens for the resource identifier, so they must call it by that URL. \

@@ -15,7 +15,6 @@
 
 use std::{
     collections::{HashMap, VecDeque},
-    hash::{BuildHasher, RandomState},
     sync::{
         Mutex,
         atomic::{AtomicBool, Ordering},
@@ -28,7 +27,7 @@ use actix_web::http::{
     header::{HeaderMap, HeaderName},
 };
 
-use crate::{AuthInfo, error::RequestError};
+use crate::{AuthInfo, error::RequestError, keyed_hash::KeyedHash};
 
 /// The MCP session header (MCP 2025-06-18 "Session Management").
 pub(crate) const MCP_SESSION_ID: HeaderName = HeaderName::from_static("mcp-session-id");
@@ -44,7 +43,7 @@ const IDLE: Duration = Duration::from_secs(24 * 3600);
 pub(crate) struct SessionBindings {
     capacity: usize,
     idle: Duration,
-    hasher: (RandomState, RandomState),
+    hasher: KeyedHash,
     inner: Mutex<Bindings>,
     warned_full: AtomicBool,
 }
@@ -76,20 +75,14 @@ impl SessionBindings {
         Self {
             capacity,
             idle,
-            hasher: (RandomState::new(), RandomState::new()),
+            hasher: KeyedHash::default(),
             inner: Mutex::new(Bindings::default()),
             warned_full: AtomicBool::new(false),
         }
     }
 
-    fn hash<T: std::hash::Hash>(&self, value: T) -> u128 {
-        let high = self.hasher.0.hash_one(&value);
-        let low = self.hasher.1.hash_one(&value);
-        (u128::from(high) << 64) | u128::from(low)
-    }
-
     fn key(&self, resource: &str, session: &[u8]) -> u128 {
-        self.hash((resource, session))
+        self.hasher.hash((resource, session))
     }
 
     /// Who a token speaks for: its issuer and subject, or its client when
@@ -98,8 +91,8 @@ impl SessionBindings {
     fn principal(&self, auth: Option<&AuthInfo>) -> Option<u128> {
         let auth = auth?;
         match (auth.subject(), auth.client_id()) {
-            (Some(sub), _) => Some(self.hash((auth.issuer(), "sub", sub))),
-            (None, Some(client)) => Some(self.hash((auth.issuer(), "client", client))),
+            (Some(sub), _) => Some(self.hasher.hash((auth.issuer(), "sub", sub))),
+            (None, Some(client)) => Some(self.hasher.hash((auth.issuer(), "client", client))),
             (None, None) => None,
         }
     }
